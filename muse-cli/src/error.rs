@@ -1,0 +1,29 @@
+//! Exit codes: 2 for bad input (files, shapes, values, flags), 1 for everything else.
+
+use std::fmt;
+
+/// An error caused by the user's input (a bad file, shape, value or flag): exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Shorthand: `Err(usage!("..."))`-style constructor.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// 2 if any error in the chain is a [`UsageError`] or a `muse` input error, else 1.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<UsageError>()) {
+        2
+    } else {
+        1
+    }
+}

@@ -1,0 +1,29 @@
+//! # muse-core
+//!
+//! The numerics of MUSE, `#![no_std]`, allocation-free and generic over the storage type
+//! (`f16`, `bf16`, `f32`, `f64`) with arithmetic in `f32` or `f64`:
+//!
+//! - [`resolvent`]: the diagonal of `(T − zI)⁻¹` for a tridiagonal `T` in O(N), exactly and
+//!   without overflow (ratio form), its exact O(N) VJP, the causal (leading-block) variant,
+//!   and the chunked 2×2 transfer-matrix form used by parallel back ends.
+//!
+//! Callers pass every buffer, including workspace (`scratch`), whose size is returned by the
+//! matching `*_scratch` function. Errors are small `Copy` enums.
+//!
+//! ## Features
+//! - `std` (default): implements `std::error::Error` for the error types. Results are
+//!   bit-identical with and without it: every transcendental function is [`libm`]'s.
+//! - `serde`: `Serialize`/`Deserialize` for the error and report types.
+#![no_std]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod complex;
+pub mod error;
+pub mod resolvent;
+pub mod scalar;
+
+pub use num_complex::Complex;
+pub use scalar::{Real, Scalar};

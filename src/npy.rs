@@ -1,0 +1,1 @@
+//! NumPy `.npy` / `.npz` input and output.

@@ -1,0 +1,1 @@
+//! Multi-threaded batch evaluation of the resolvent.

@@ -1,0 +1,1 @@
+//! One integration-test binary (as ripgrep does): every module below is a group of tests.
