@@ -32,3 +32,12 @@ pub const KERNELS: [&str; 12] = [
     "causal_resolvent_vjp_rows_f32",
     "causal_resolvent_vjp_rows_f16",
 ];
+
+pub mod context;
+pub mod error;
+#[path = "../kernels/src/flag.rs"]
+pub mod flag;
+pub mod resolvent;
+
+pub use context::{driver_present, DeviceBuffer, Gpu, MemoryReport, MemoryTracker};
+pub use error::GpuError;
