@@ -33,6 +33,7 @@ pub const KERNELS: [&str; 12] = [
     "causal_resolvent_vjp_rows_f16",
 ];
 
+pub mod bench;
 pub mod context;
 pub mod error;
 #[path = "../kernels/src/flag.rs"]

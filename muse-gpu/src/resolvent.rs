@@ -494,6 +494,7 @@ pub struct VjpResult {
     pub z: Complex<f32>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn vjp_host<S: GpuScalar>(
     gpu: &Gpu,
     op: Op,
@@ -570,6 +571,7 @@ pub fn vjp<S: GpuScalar>(
 ///
 /// # Errors
 /// As [`vjp`].
+#[allow(clippy::too_many_arguments)]
 pub fn causal_vjp<S: GpuScalar>(
     gpu: &Gpu,
     n: usize,
