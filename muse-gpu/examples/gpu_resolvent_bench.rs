@@ -1,5 +1,5 @@
 //! GPU resolvent benchmark: `cargo run --release -p muse-gpu --example gpu_resolvent_bench
-//! -- [--json FILE] [--runs N] [--warmup N]`. Prints one line per case and, with `--json`,
+//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--ptx FILE]`. Prints one line per case and, with `--json`,
 //! writes the whole report (hand-formatted JSON; the library's structs are serde-free).
 
 use muse_gpu::bench::{self, BenchConfig, CaseResult};
@@ -87,7 +87,12 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let gpu = match muse_gpu::Gpu::new(0) {
+    let ptx = get("--ptx").map(|p| std::fs::read_to_string(&p).expect("read --ptx file"));
+    let opened = match &ptx {
+        Some(p) => muse_gpu::Gpu::with_module(0, p),
+        None => muse_gpu::Gpu::new(0),
+    };
+    let gpu = match opened {
         Ok(g) => g,
         Err(e) => {
             eprintln!("gpu_resolvent_bench: skipped: {e}");
@@ -97,6 +102,18 @@ fn main() {
     let mut cfg = BenchConfig::standard();
     if let Some(r) = get("--runs") {
         cfg.runs = r.parse().expect("--runs N");
+    }
+    if args.iter().any(|a| a == "--quick") {
+        // The shapes of the targets only.
+        cfg.cases.retain(|c| {
+            c.n == 4096
+                && matches!(
+                    c.schedule,
+                    Schedule::Block { threads: None }
+                        | Schedule::Rows
+                        | Schedule::Block { threads: Some(64) }
+                )
+        });
     }
     if let Some(w) = get("--warmup") {
         cfg.warmup = w.parse().expect("--warmup N");

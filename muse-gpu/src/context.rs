@@ -128,6 +128,19 @@ impl Gpu {
     /// [`GpuError::NoDriver`] when libcuda cannot be loaded, [`GpuError::NoDevice`] when the
     /// device cannot be opened, [`GpuError::PtxLoad`] when the module does not load.
     pub fn new(ordinal: usize) -> Result<Self> {
+        Self::open(ordinal, None)
+    }
+
+    /// Like [`Gpu::new`] with another PTX text than the embedded one (experiments with
+    /// rebuilt kernels; tests of bad PTX).
+    ///
+    /// # Errors
+    /// As [`Gpu::new`].
+    pub fn with_module(ordinal: usize, ptx: &str) -> Result<Self> {
+        Self::open(ordinal, Some(ptx))
+    }
+
+    fn open(ordinal: usize, ptx: Option<&str>) -> Result<Self> {
         if !driver_present() {
             return Err(GpuError::NoDriver);
         }
@@ -138,11 +151,11 @@ impl Gpu {
         unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream()?;
         let (major, _) = ctx.compute_capability()?;
-        let ptx = if major >= 9 {
+        let ptx = ptx.unwrap_or(if major >= 9 {
             crate::PTX_SM90
         } else {
             crate::PTX_SM70
-        };
+        });
         Self::with_ptx(ctx, stream, ptx)
     }
 
