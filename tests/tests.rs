@@ -1,1 +1,4 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
+
+mod common;
+mod resolvent;
