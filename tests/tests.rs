@@ -1,1 +1,5 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
+
+mod adjoint;
+mod hamiltonian;
+mod leapfrog;

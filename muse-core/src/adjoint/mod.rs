@@ -6,8 +6,8 @@
 //! loss $L$, with $K = \nabla^2 V$ (SPEC §4):
 //! $$\mu = \lambda_{q'} - \tfrac h2 K(q')\lambda_{p'},\quad \lambda_p = \lambda_{p'} + h\mu,\quad
 //!   \lambda_q = \mu - \tfrac h2 K(q)\lambda_p,$$
-//! $$\bar\theta \mathrel{-}= \tfrac h2\bigl[\nabla_\theta\langle\nabla V(q'),\lambda_{p'}\rangle
-//!   + \nabla_\theta\langle\nabla V(q),\lambda_p\rangle\bigr].$$
+//! $$\bar\theta \mathrel{-}= \tfrac h2\bigl[\nabla_\theta\langle\nabla V(q'),\lambda_{p'}\rangle +
+//!   \nabla_\theta\langle\nabla V(q),\lambda_p\rangle\bigr].$$
 //! Chaining steps, the two half-kicks at an interior $q_k$ act on the same $\lambda_p$ and
 //! merge, so the sweep evaluates one Hessian–vector product per state
 //! ($T + 1$ in all, weights $\tfrac h2, h, \dots, h, \tfrac h2$):
@@ -246,7 +246,11 @@ pub fn forward<R: Real, P: Potential<R>, S: Stepper<R>>(
     pt.copy_from_slice(p0);
     let md = m * d;
     let b = TileBufs::split(pot, tile, scratch);
-    for (t, (qs, ps)) in qt.chunks_mut(tile * d).zip(pt.chunks_mut(tile * d)).enumerate() {
+    for (t, (qs, ps)) in qt
+        .chunks_mut(tile * d)
+        .zip(pt.chunks_mut(tile * d))
+        .enumerate()
+    {
         let mt = qs.len() / d;
         let i0 = t * tile;
         let rows = i0 * d..(i0 + mt) * d;
@@ -520,7 +524,7 @@ pub fn backward<R: Real, P: Potential<R>, S: Stepper<R>>(
         scratch_elem.len(),
         backward_scratch_elem(pot, m),
     )?;
-    if !(threshold >= R::ZERO) {
+    if threshold.partial_cmp(&R::ZERO).is_none_or(|o| o.is_lt()) {
         return Err(OdeError::BadConfig);
     }
     st.validate(qt, pt)?;
@@ -582,7 +586,7 @@ pub fn backward<R: Real, P: Potential<R>, S: Stepper<R>>(
                 x0_max = x0_max.max(st.to_real(x).abs());
             }
             report.recon_error = report.recon_error.max(err.to_f64());
-            if !(err <= threshold) {
+            if err.partial_cmp(&threshold).is_none_or(|o| o.is_gt()) {
                 let ev = FallbackEvent {
                     particle: i0,
                     particles: mt,

@@ -19,8 +19,8 @@
 mod error;
 pub mod mlp;
 
-pub use error::{OdeArg, OdeError};
 pub(crate) use error::{check_finite, check_len, check_min_len};
+pub use error::{OdeArg, OdeError};
 pub use mlp::MlpPotential;
 
 use crate::Real;

@@ -32,9 +32,7 @@ pub mod fixed;
 
 pub use fixed::{from_fixed, leapfrog_fixed, leapfrog_fixed_scratch, to_fixed, Fixed};
 
-use crate::hamiltonian::{
-    check_finite, check_len, check_min_len, OdeArg, OdeError, Potential,
-};
+use crate::hamiltonian::{check_finite, check_len, check_min_len, OdeArg, OdeError, Potential};
 use crate::Real;
 
 /// How a state is held and advanced: [`Float`] (`Elem = R`) or [`Fixed`] (`Elem = i64`).
@@ -310,7 +308,11 @@ pub fn integrate<R: Real, P: Potential<R>, S: Stepper<R>>(
     }
     let d = pot.dim();
     let b = TileBufs::split(pot, tile, scratch);
-    for (t, (qt, pt)) in q.chunks_mut(tile * d).zip(p.chunks_mut(tile * d)).enumerate() {
+    for (t, (qt, pt)) in q
+        .chunks_mut(tile * d)
+        .zip(p.chunks_mut(tile * d))
+        .enumerate()
+    {
         let mt = qt.len() / d;
         let i0 = t * tile;
         let (f, qr, v) = (&mut b.f[..mt * d], &mut b.qr[..mt * d], &mut b.v[..mt]);
