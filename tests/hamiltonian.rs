@@ -187,3 +187,42 @@ fn bad_potential_input_is_an_error() {
     let mut v = vec![0.0; 3];
     assert!(pot.energy(&pr.q, &mut v, &mut []).is_err());
 }
+
+#[test]
+fn gemm_mlp_of_the_std_layer_matches_core_mlp_f64() {
+    use muse::ode::GemmMlp;
+    let pr = problem(6, 7, 13, 37);
+    let core = MlpPotential::new(pr.d, pr.h, &pr.params).unwrap();
+    let gm = GemmMlp::new(core, 16);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let lam = normal(&mut rng, pr.q.len(), 1.0);
+    let mut s = vec![0.0; gm.scratch_len(pr.m)];
+    let n = pr.q.len();
+    let (mut f1, mut f2) = (vec![0.0; n], vec![0.0; n]);
+    let (mut v1, mut v2) = (vec![0.0; pr.m], vec![0.0; pr.m]);
+    let (mut a1, mut a2) = (vec![0.0; pr.m * pr.h], vec![0.0; pr.m * pr.h]);
+    core.force(&pr.q, &mut f1, Some(&mut v1), Some(&mut a1), &mut [])
+        .unwrap();
+    gm.force(&pr.q, &mut f2, Some(&mut v2), Some(&mut a2), &mut s)
+        .unwrap();
+    let close = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + x.abs()))
+    };
+    assert!(close(&f1, &f2) && close(&v1, &v2) && close(&a1, &a2));
+    let (mut k1, mut k2) = (vec![0.0; n], vec![0.0; n]);
+    let (mut g1, mut g2) = (vec![0.0; pr.params.len()], vec![0.0; pr.params.len()]);
+    core.hvp(&pr.q, None, &lam, &mut k1, Some((&mut g1, 0.7)), &mut [])
+        .unwrap();
+    gm.hvp(
+        &pr.q,
+        Some(&a2),
+        &lam,
+        &mut k2,
+        Some((&mut g2, 0.7)),
+        &mut s,
+    )
+    .unwrap();
+    assert!(close(&k1, &k2) && close(&g1, &g2));
+}
