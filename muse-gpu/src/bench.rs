@@ -86,7 +86,7 @@ pub struct CaseSpec {
     pub rows: usize,
     /// Order of each system.
     pub n: usize,
-    /// Kernel choice for forward operations (ignored by VJPs).
+    /// Kernel choice.
     pub schedule: Schedule,
 }
 
@@ -134,106 +134,41 @@ impl BenchConfig {
     /// The set: B = 16 with N ∈ {256, …, 4096}, B = 16384 with N = 4096, forward,
     /// causal and VJPs, f32 and f16 storage, 10 warm-up and 100 timed runs.
     pub fn standard() -> Self {
-        let mut cases = Vec::new();
+        use BenchOp::{Causal, CausalVjp, Diag, Vjp};
+        let case = |op, dtype, rows, n, schedule| CaseSpec {
+            op,
+            dtype,
+            rows,
+            n,
+            schedule,
+        };
         let block = Schedule::Block { threads: None };
+        let threads = |t| Schedule::Block { threads: Some(t) };
+        let rows = Schedule::Rows;
+        let mut cases = Vec::new();
         for n in [256, 512, 1024, 2048, 4096] {
-            cases.push(CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16,
-                n,
-                schedule: block,
-            });
+            cases.push(case(Diag, "f32", 16, n, block));
         }
         for t in [64, 128, 256] {
-            let schedule = Schedule::Block { threads: Some(t) };
-            cases.push(CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16,
-                n: 4096,
-                schedule,
-            });
+            cases.push(case(Diag, "f32", 16, 4096, threads(t)));
         }
-        let rows = Schedule::Rows;
         cases.extend([
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f16",
-                rows: 16,
-                n: 4096,
-                schedule: block,
-            },
-            CaseSpec {
-                op: BenchOp::Causal,
-                dtype: "f32",
-                rows: 16,
-                n: 4096,
-                schedule: block,
-            },
-            CaseSpec {
-                op: BenchOp::Vjp,
-                dtype: "f32",
-                rows: 16,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::CausalVjp,
-                dtype: "f32",
-                rows: 16,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16384,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16384,
-                n: 4096,
-                schedule: block,
-            },
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f32",
-                rows: 16384,
-                n: 4096,
-                schedule: Schedule::Block { threads: Some(64) },
-            },
-            CaseSpec {
-                op: BenchOp::Diag,
-                dtype: "f16",
-                rows: 16384,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::Causal,
-                dtype: "f32",
-                rows: 16384,
-                n: 4096,
-                schedule: rows,
-            },
-            CaseSpec {
-                op: BenchOp::Vjp,
-                dtype: "f32",
-                rows: 16384,
-                n: 4096,
-                schedule: rows,
-            },
+            case(Diag, "f32", 16, 4096, rows),
+            case(Diag, "f16", 16, 4096, block),
+            case(Causal, "f32", 16, 4096, block),
+            case(Vjp, "f32", 16, 4096, block),
+            case(Vjp, "f32", 16, 4096, threads(128)),
+            case(CausalVjp, "f32", 16, 4096, block),
+            case(Vjp, "f32", 16, 4096, rows),
+            case(Diag, "f32", 16384, 4096, rows),
+            case(Diag, "f32", 16384, 4096, threads(64)),
+            case(Diag, "f32", 16384, 4096, threads(32)),
+            case(Diag, "f16", 16384, 4096, threads(64)),
+            case(Causal, "f32", 16384, 4096, rows),
+            case(Causal, "f32", 16384, 4096, threads(64)),
+            case(Vjp, "f32", 16384, 4096, rows),
+            case(Vjp, "f32", 16384, 4096, threads(64)),
+            case(CausalVjp, "f32", 16384, 4096, threads(64)),
         ]);
         BenchConfig {
             warmup: 10,
@@ -454,20 +389,14 @@ fn run_case<S: GpuScalar>(
                 .collect();
             let dw = gpu.upload(&wv)?;
             let mut grad = VjpBuffers::new(gpu, rows, n)?;
+            let (kernel, threads) = gr::resolve_vjp_schedule::<S>(gpu, op, rows, n, spec.schedule)?;
             let t = time(gpu, filler, cfg.warmup, cfg.runs, || {
-                gr::launch_vjp(gpu, op, &sys, &dw, &mut grad, &mut ws)
+                gr::launch_vjp(gpu, op, &sys, &dw, &mut grad, &mut ws, spec.schedule)
             })?;
             ws.take_error(gpu)?;
-            let kernel = match op {
-                Op::Diag => ["resolvent_vjp_rows_f32", "resolvent_vjp_rows_f16"][S::INDEX],
-                Op::Causal => [
-                    "causal_resolvent_vjp_rows_f32",
-                    "causal_resolvent_vjp_rows_f16",
-                ][S::INDEX],
-            };
             // Reads a, b, c, w; writes ∂a, ∂b, ∂c (f32) and z̄ per row.
             let bytes = inputs + rows64 * n64 * 2 * es + rows64 * (3 * n64 - 2) * 4 + rows64 * 8;
-            (kernel, None, t, bytes)
+            (kernel, threads, t, bytes)
         }
     };
     let gbps = min_bytes as f64 / (timing.median_us * 1e-6) / 1e9;

@@ -13,7 +13,9 @@
 //! [`ROWS_THRESHOLD`] systems on: on an H200 that beat the thread-per-system kernel
 //! (B = 16384, N = 4096: 9.7 ms vs 14.3 ms, f32).
 //!
-//! The VJPs run one thread per system (muse-core's sequential O(N) VJP).
+//! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
+//! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
+//! system (muse-core's sequential O(N) VJP).
 //!
 //! Two levels of API:
 //! - host slices in, `Vec` out: [`diag`], [`causal`], [`vjp`], [`causal_vjp`];
@@ -97,8 +99,13 @@ const FWD: [[&str; 2]; 4] = [
     ["causal_resolvent_block_f32", "causal_resolvent_block_f16"],
     ["causal_resolvent_rows_f32", "causal_resolvent_rows_f16"],
 ];
-const VJP: [[&str; 2]; 2] = [
+const VJP: [[&str; 2]; 4] = [
+    ["resolvent_vjp_block_f32", "resolvent_vjp_block_f16"],
     ["resolvent_vjp_rows_f32", "resolvent_vjp_rows_f16"],
+    [
+        "causal_resolvent_vjp_block_f32",
+        "causal_resolvent_vjp_block_f16",
+    ],
     [
         "causal_resolvent_vjp_rows_f32",
         "causal_resolvent_vjp_rows_f16",
@@ -110,6 +117,12 @@ const ROWS_THREADS: u32 = 128;
 /// `block_scratch`: `r`, `s` and two transfers per thread).
 const fn block_scratch(n: usize, threads: usize) -> usize {
     2 * n + 8 * threads
+}
+
+/// Per-row scratch of the block VJP kernels in complex elements (as the kernel crate's
+/// `block_vjp_scratch`).
+const fn block_vjp_scratch(n: usize, threads: usize) -> usize {
+    4 * n + 15 * threads
 }
 
 /// The inputs of a batch of systems on the device.
@@ -238,6 +251,32 @@ pub fn resolve_schedule<S: GpuScalar>(
     n: usize,
     schedule: Schedule,
 ) -> Result<(&'static str, Option<u32>)> {
+    pick(gpu, &FWD, op, S::INDEX, rows, n, schedule)
+}
+
+/// The kernel and threads per block [`launch_vjp`] would use.
+///
+/// # Errors
+/// As [`resolve_schedule`].
+pub fn resolve_vjp_schedule<S: GpuScalar>(
+    gpu: &Gpu,
+    op: Op,
+    rows: usize,
+    n: usize,
+    schedule: Schedule,
+) -> Result<(&'static str, Option<u32>)> {
+    pick(gpu, &VJP, op, S::INDEX, rows, n, schedule)
+}
+
+fn pick(
+    gpu: &Gpu,
+    table: &[[&'static str; 2]; 4],
+    op: Op,
+    dtype: usize,
+    rows: usize,
+    n: usize,
+    schedule: Schedule,
+) -> Result<(&'static str, Option<u32>)> {
     let block = match schedule {
         Schedule::Auto | Schedule::Block { .. } => true,
         Schedule::Rows => false,
@@ -248,7 +287,7 @@ pub fn resolve_schedule<S: GpuScalar>(
         (Op::Causal, true) => 2,
         (Op::Causal, false) => 3,
     };
-    let name = FWD[k][S::INDEX];
+    let name = table[k][dtype];
     if !block {
         return Ok((name, None));
     }
@@ -362,7 +401,8 @@ impl VjpBuffers {
     }
 }
 
-/// Queues the VJP of `op` (one thread per system). `w` holds the cotangents as interleaved
+/// Queues the VJP of `op` (block per system, chunked affine scans, or thread per system, as
+/// `schedule` says; [`Schedule::Auto`] as for the forward). `w` holds the cotangents as interleaved
 /// pairs (`2·rows·n`). Numeric failures are left in the workspace's flag.
 ///
 /// # Errors
@@ -374,6 +414,7 @@ pub fn launch_vjp<S: GpuScalar>(
     w: &DeviceBuffer<S>,
     grad: &mut VjpBuffers,
     ws: &mut Workspace,
+    schedule: Schedule,
 ) -> Result<()> {
     let rows = sys.rows()?;
     let n = sys.n;
@@ -382,17 +423,27 @@ pub fn launch_vjp<S: GpuScalar>(
     check("grad b", rows * (n - 1), grad.b.len())?;
     check("grad c", rows * (n - 1), grad.c.len())?;
     check("grad z", 2 * rows, grad.z.len())?;
-    let (name, per_row) = match op {
-        Op::Diag => (VJP[0][S::INDEX], 4 * n),
-        Op::Causal => (VJP[1][S::INDEX], 2 * n),
+    let (name, threads) = resolve_vjp_schedule::<S>(gpu, op, rows, n, schedule)?;
+    let (cfg, per_row) = match threads {
+        Some(t) => (
+            LaunchConfig {
+                grid_dim: (rows as u32, 1, 1),
+                block_dim: (t, 1, 1),
+                shared_mem_bytes: 0,
+            },
+            block_vjp_scratch(n, t as usize),
+        ),
+        None => (
+            LaunchConfig {
+                grid_dim: (rows.div_ceil(ROWS_THREADS as usize) as u32, 1, 1),
+                block_dim: (ROWS_THREADS, 1, 1),
+                shared_mem_bytes: 0,
+            },
+            if op == Op::Diag { 4 * n } else { 2 * n },
+        ),
     };
     let func = gpu.function(name)?;
     let scratch = ensure_scratch(&mut ws.scratch, gpu, 2 * rows * per_row)?;
-    let cfg = LaunchConfig {
-        grid_dim: (rows.div_ceil(ROWS_THREADS as usize) as u32, 1, 1),
-        block_dim: (ROWS_THREADS, 1, 1),
-        shared_mem_bytes: 0,
-    };
     let (zre, zim) = (sys.z.re, sys.z.im);
     let mut b = gpu.stream().launch_builder(&func);
     b.arg(&rows)
@@ -411,8 +462,9 @@ pub fn launch_vjp<S: GpuScalar>(
         .arg(&mut *ws.flag);
     // SAFETY: the argument list matches the kernel's signature (`rows, n, a, b, c, zre, zim,
     // w, ga, gb, gc, zbar, scratch, flag`); all lengths were checked above (w = 2·rows·n,
-    // ga = rows·n, gb = gc = rows·(n − 1), zbar = 2·rows, scratch = 2·rows·(4n or 2n) f32),
-    // n ≥ 1, and each thread handles one row < rows.
+    // ga = rows·n, gb = gc = rows·(n − 1), zbar = 2·rows, scratch = 2·rows·(per-row need:
+    // block 4n + 15·threads complex, rows 4n or 2n complex) f32), n ≥ 1, and each row is
+    // handled by exactly one block (block kernel) or one thread (rows kernel).
     unsafe { b.launch(cfg) }?;
     Ok(())
 }
@@ -534,7 +586,7 @@ fn vjp_host<S: GpuScalar>(
     };
     let mut grad = VjpBuffers::new(gpu, rows, n)?;
     let mut ws = Workspace::new(gpu)?;
-    launch_vjp(gpu, op, &sys, &dw, &mut grad, &mut ws)?;
+    launch_vjp(gpu, op, &sys, &dw, &mut grad, &mut ws, Schedule::Auto)?;
     ws.take_error(gpu)?;
     let zs = gpu.download(&grad.z)?;
     // Sum z̄ over rows in f64, then round once.

@@ -19,7 +19,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use half::f16;
 use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
-    backward_finish, diag_finish, forward_finish, initial_boundary, Transfer,
+    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
+};
+use muse_core::resolvent::chunked_vjp::{
+    causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
@@ -58,6 +61,14 @@ unsafe fn row_of_mut<'a, T>(p: *mut T, row: usize, len: usize) -> &'a mut [T] {
 #[inline(always)]
 pub const fn block_scratch(n: usize, threads: usize) -> usize {
     2 * n + 8 * threads
+}
+
+/// Per-row scratch of the block VJP kernels, in complex f32 elements: `r`, `s`, `d̄` and the
+/// `r̄` work array (N each), two transfers (4 each), two affine maps (3 each, 20 bytes used)
+/// and one `z̄` partial per thread.
+#[inline(always)]
+pub const fn block_vjp_scratch(n: usize, threads: usize) -> usize {
+    4 * n + 15 * threads
 }
 
 /// Stores `1/r` (the causal output) for a chunk, rejecting values that do not fit `S`.
@@ -101,7 +112,7 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     let nt = thread::block_dim_x() as usize;
     let t = thread::thread_idx_x() as usize;
     let m = n - 1; // the host never launches n == 0
-    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
+                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
     let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
@@ -140,27 +151,7 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     thread::sync_threads();
 
     // 2. Inclusive scans: X_t = P_t ⋯ P_0 (prefix), Y_t = Q_t ⋯ Q_{T−1} (suffix).
-    let mut d = 1;
-    while d < nt {
-        let x = unsafe { *fwd.add(t) };
-        let xl = if t >= d { Some(unsafe { *fwd.add(t - d) }) } else { None };
-        let (y, yr) = if CAUSAL {
-            (q, None)
-        } else {
-            let y = unsafe { *bwd.add(t) };
-            let yr = if t + d < nt { Some(unsafe { *bwd.add(t + d) }) } else { None };
-            (y, yr)
-        };
-        thread::sync_threads();
-        if let Some(xl) = xl {
-            unsafe { *fwd.add(t) = xl.then(x) };
-        }
-        if let Some(yr) = yr {
-            unsafe { *bwd.add(t) = y.mul(yr) };
-        }
-        thread::sync_threads();
-        d *= 2;
-    }
+    unsafe { scan_transfers(fwd, bwd, t, nt, CAUSAL) };
 
     // 3. Boundaries and finish.
     if st < en {
@@ -222,6 +213,293 @@ unsafe fn rows_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     }
 }
 
+/// Block-wide inclusive scans of the transfers in `fwd` (prefix: `X_t = P_t ⋯ P_0`) and, unless
+/// `causal`, `bwd` (suffix: `Y_t = Q_t ⋯ Q_{T−1}`). Every thread of the block must call it.
+#[inline(always)]
+unsafe fn scan_transfers(
+    fwd: *mut Transfer<f32>,
+    bwd: *mut Transfer<f32>,
+    t: usize,
+    nt: usize,
+    causal: bool,
+) {
+    let mut d = 1;
+    while d < nt {
+        let x = unsafe { *fwd.add(t) };
+        let xl = if t >= d {
+            Some(unsafe { *fwd.add(t - d) })
+        } else {
+            None
+        };
+        let (y, yr) = if causal || t + d >= nt {
+            (x, None)
+        } else {
+            (unsafe { *bwd.add(t) }, Some(unsafe { *bwd.add(t + d) }))
+        };
+        thread::sync_threads();
+        if let Some(xl) = xl {
+            unsafe { *fwd.add(t) = xl.then(x) };
+        }
+        if let Some(yr) = yr {
+            unsafe { *bwd.add(t) = y.mul(yr) };
+        }
+        thread::sync_threads();
+        d *= 2;
+    }
+}
+
+/// Block-wide inclusive scans of affine maps: prefix `X_t = G_0 then … then G_t` in `pre`
+/// (unless null) and suffix `Y_t = F_{T−1} then … then F_t` in `suf`. Every thread calls it.
+#[inline(always)]
+unsafe fn scan_affine(pre: *mut Affine<f32>, suf: *mut Affine<f32>, t: usize, nt: usize) {
+    let mut d = 1;
+    while d < nt {
+        let xl = if !pre.is_null() && t >= d {
+            Some((unsafe { *pre.add(t - d) }, unsafe { *pre.add(t) }))
+        } else {
+            None
+        };
+        let yr = if t + d < nt {
+            Some((unsafe { *suf.add(t + d) }, unsafe { *suf.add(t) }))
+        } else {
+            None
+        };
+        thread::sync_threads();
+        if let Some((l, x)) = xl {
+            unsafe { *pre.add(t) = l.then(x) };
+        }
+        if let Some((r, y)) = yr {
+            unsafe { *suf.add(t) = r.then(y) };
+        }
+        thread::sync_threads();
+        d *= 2;
+    }
+}
+
+/// Rejects gradients of a chunk that overflowed (as muse-core's chunked VJP does).
+#[inline(always)]
+fn check_grad_chunk(
+    n: usize,
+    st: usize,
+    en: usize,
+    grad: &VjpOut<'_, f32>,
+) -> Result<(), ResolventError> {
+    for i in st..en {
+        let bad = !grad.a[i].is_finite()
+            || (i + 1 < n && !(grad.b[i].is_finite() && grad.c[i].is_finite()));
+        if bad {
+            return Err(ResolventError::OutputOverflow { row: 0, index: i });
+        }
+    }
+    Ok(())
+}
+
+/// The VJPs by the chunked scheme, one block per system: transfer scans for the ratios, then
+/// affine scans for the adjoint recurrences (muse-core's `chunked_vjp`), per-thread chunks.
+#[inline(always)]
+unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    w: *const Complex<S>,
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return;
+    }
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let m = n - 1;
+    // SAFETY: sizes are checked by the host (see `block_vjp_scratch`).
+    let (a, b, c, w) = unsafe {
+        (
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            row_of(w, row, n),
+        )
+    };
+    let mut grad = unsafe {
+        VjpOut {
+            a: row_of_mut(ga, row, n),
+            b: row_of_mut(gb, row, m),
+            c: row_of_mut(gc, row, m),
+        }
+    };
+    let sc = unsafe { scratch.add(row * block_vjp_scratch(n, nt)) };
+    let (r_all, s_all, d_all, w_all) = unsafe { (sc, sc.add(n), sc.add(2 * n), sc.add(3 * n)) };
+    let fwd = unsafe { sc.add(4 * n) } as *mut Transfer<f32>;
+    let bwd = unsafe { fwd.add(nt) };
+    let aff = unsafe { sc.add(4 * n + 8 * nt) } as *mut u8;
+    let pre = aff as *mut Affine<f32>; // 20 bytes each, 4-aligned
+    let suf = unsafe { aff.add(20 * nt) } as *mut Affine<f32>;
+    let part = unsafe { sc.add(4 * n + 14 * nt) };
+
+    let len = n.div_ceil(nt);
+    let st = (t * len).min(n);
+    let en = (st + len).min(n);
+    let k = en - st;
+    let mut ok = true;
+    let fail = |e: ResolventError, ok: &mut bool| {
+        if *ok {
+            unsafe { report(flag, e, row) };
+        }
+        *ok = false;
+    };
+
+    // 1. Ratios r (and s) of the chunk, from the transfer scans.
+    let p = Transfer::forward(a, b, c, z, st..en).unwrap_or_else(|e| {
+        fail(e, &mut ok);
+        Transfer::identity()
+    });
+    let q = if CAUSAL {
+        Transfer::identity()
+    } else {
+        Transfer::backward(a, b, c, z, st..en).unwrap_or_else(|e| {
+            fail(e, &mut ok);
+            Transfer::identity()
+        })
+    };
+    unsafe {
+        *fwd.add(t) = p;
+        *bwd.add(t) = q;
+    }
+    thread::sync_threads();
+    unsafe { scan_transfers(fwd, bwd, t, nt, CAUSAL) };
+    let r = unsafe { slice::from_raw_parts_mut(r_all.add(st), k) };
+    let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), k) };
+    let dbar = unsafe { slice::from_raw_parts_mut(d_all.add(st), k) };
+    let rbar = unsafe { slice::from_raw_parts_mut(w_all.add(st), k) };
+    if ok && k > 0 {
+        let v = if t == 0 {
+            initial_boundary()
+        } else {
+            unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
+        };
+        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
+            if CAUSAL {
+                for x in r.iter_mut() {
+                    *x = recip(*x);
+                }
+                Ok(())
+            } else {
+                let u = if t + 1 == nt {
+                    initial_boundary()
+                } else {
+                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+                };
+                backward_finish(a, b, c, z, st..en, u, s)?;
+                vjp_prepare(a, z, w, st..en, r, s, dbar)
+            }
+        });
+        if let Err(e) = res {
+            fail(e, &mut ok);
+        }
+    }
+    thread::sync_threads(); // 1/s_e of the next chunk is ready
+
+    // 2. The chunk's affine maps, and their scans.
+    let (f, g) = if ok && k > 0 {
+        let f = if CAUSAL {
+            causal_rbar_reduce(b, c, w, r, st..en)
+        } else {
+            rbar_reduce(b, c, r, dbar, st..en)
+        };
+        let g = if CAUSAL {
+            Ok(Affine::identity())
+        } else {
+            sbar_reduce(b, c, s, dbar, st..en)
+        };
+        match (f, g) {
+            (Ok(f), Ok(g)) => (f, g),
+            (Err(e), _) | (_, Err(e)) => {
+                fail(e, &mut ok);
+                (Affine::identity(), Affine::identity())
+            }
+        }
+    } else {
+        (Affine::identity(), Affine::identity())
+    };
+    unsafe {
+        *pre.add(t) = g;
+        *suf.add(t) = f;
+    }
+    thread::sync_threads();
+    unsafe { scan_affine(if CAUSAL { core::ptr::null_mut() } else { pre }, suf, t, nt) };
+
+    // 3. Finish the chunk.
+    let zero = C32::new(0.0, 0.0);
+    let mut zb = zero;
+    if ok && k > 0 {
+        let rbar_e = if t + 1 < nt {
+            unsafe { (*suf.add(t + 1)).apply(zero) }
+        } else {
+            zero
+        };
+        let res = if CAUSAL {
+            causal_vjp_finish(b, c, w, r, st..en, rbar_e, rbar, &mut grad)
+        } else {
+            let sbar_in = if t > 0 {
+                unsafe { (*pre.add(t - 1)).apply(zero) }
+            } else {
+                zero
+            };
+            let sinv_e = if en < n {
+                unsafe { *s_all.add(en) }
+            } else {
+                zero
+            };
+            vjp_finish(
+                b,
+                c,
+                r,
+                s,
+                dbar,
+                st..en,
+                rbar_e,
+                sbar_in,
+                sinv_e,
+                rbar,
+                &mut grad,
+            )
+        };
+        match res.and_then(|zc| check_grad_chunk(n, st, en, &grad).map(|()| zc)) {
+            Ok(zc) => zb = zc,
+            Err(e) => fail(e, &mut ok),
+        }
+    }
+    unsafe { *part.add(t) = zb };
+    thread::sync_threads();
+    if t == 0 {
+        let mut total = zero;
+        for j in 0..nt {
+            total = total + unsafe { *part.add(j) };
+        }
+        if !(total.re.is_finite() && total.im.is_finite()) {
+            unsafe {
+                report(
+                    flag,
+                    ResolventError::OutputOverflow {
+                        row: 0,
+                        index: n - 1,
+                    },
+                    row,
+                )
+            };
+        }
+        unsafe { *zbar.add(row) = total };
+    }
+}
+
 /// VJP, one thread per system; `zbar[row]` receives the row's `z̄`.
 #[inline(always)]
 unsafe fn vjp_rows_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
@@ -278,32 +556,64 @@ macro_rules! forward_kernels {
         /// `g = diag (T − zI)⁻¹`, one block per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $block(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            out: *mut Complex<$s>, scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             block_generic::<$s, false>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
         }
         /// `g = diag (T − zI)⁻¹`, one thread per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $rows(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            out: *mut Complex<$s>, scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             rows_generic::<$s, false>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
         }
         /// Causal resolvent `1/r_i`, one block per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $cblock(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            out: *mut Complex<$s>, scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             block_generic::<$s, true>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
         }
         /// Causal resolvent `1/r_i`, one thread per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $crows(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            out: *mut Complex<$s>, scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             rows_generic::<$s, true>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
         }
@@ -311,27 +621,141 @@ macro_rules! forward_kernels {
 }
 
 macro_rules! vjp_kernels {
-    ($s:ty, $vjp:ident, $cvjp:ident) => {
+    ($s:ty, $vjp:ident, $cvjp:ident, $bvjp:ident, $bcvjp:ident) => {
+        /// Exact VJP of the resolvent diagonal, one block per system (chunked scans).
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $bvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_block_generic::<$s, false>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+        /// Exact VJP of the causal resolvent, one block per system (chunked scans).
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $bcvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_block_generic::<$s, true>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
         /// Exact VJP of the resolvent diagonal, one thread per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $vjp(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            w: *const Complex<$s>, ga: *mut f32, gb: *mut f32, gc: *mut f32, zbar: *mut C32,
-            scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             vjp_rows_generic::<$s, false>(
-                rows, n, a, b, c, C32::new(zre, zim), w, ga, gb, gc, zbar, scratch, flag,
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
             )
         }
         /// Exact VJP of the causal resolvent, one thread per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $cvjp(
-            rows: usize, n: usize, a: *const $s, b: *const $s, c: *const $s, zre: f32, zim: f32,
-            w: *const Complex<$s>, ga: *mut f32, gb: *mut f32, gc: *mut f32, zbar: *mut C32,
-            scratch: *mut C32, flag: *mut u64,
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
         ) {
             vjp_rows_generic::<$s, true>(
-                rows, n, a, b, c, C32::new(zre, zim), w, ga, gb, gc, zbar, scratch, flag,
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
             )
         }
     };
@@ -351,5 +775,17 @@ forward_kernels!(
     causal_resolvent_block_f16,
     causal_resolvent_rows_f16
 );
-vjp_kernels!(f32, resolvent_vjp_rows_f32, causal_resolvent_vjp_rows_f32);
-vjp_kernels!(f16, resolvent_vjp_rows_f16, causal_resolvent_vjp_rows_f16);
+vjp_kernels!(
+    f32,
+    resolvent_vjp_rows_f32,
+    causal_resolvent_vjp_rows_f32,
+    resolvent_vjp_block_f32,
+    causal_resolvent_vjp_block_f32
+);
+vjp_kernels!(
+    f16,
+    resolvent_vjp_rows_f16,
+    causal_resolvent_vjp_rows_f16,
+    resolvent_vjp_block_f16,
+    causal_resolvent_vjp_block_f16
+);
