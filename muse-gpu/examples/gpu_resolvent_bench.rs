@@ -108,10 +108,8 @@ fn main() {
         cfg.cases.retain(|c| {
             c.n == 4096
                 && matches!(
-                    c.schedule,
-                    Schedule::Block { threads: None }
-                        | Schedule::Rows
-                        | Schedule::Block { threads: Some(64) }
+                    (c.rows, c.schedule),
+                    (16, Schedule::Block { threads: None }) | (16384, Schedule::Rows)
                 )
         });
     }

@@ -8,10 +8,11 @@
 //!   every thread finishes its chunk;
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks the block kernel with about 8 elements per thread for few
-//! systems (B = 16, N = 4096: 512 threads), and with 64 threads per block from
-//! [`ROWS_THRESHOLD`] systems on: on an H200 that beat the thread-per-system kernel
-//! (B = 16384, N = 4096: 9.7 ms vs 14.3 ms, f32).
+//! [`Schedule::Auto`] picks the block kernel with about 8 elements per thread (at most
+//! [`MAX_AUTO_THREADS`] threads) for fewer than [`ROWS_THRESHOLD`] systems, and the
+//! thread-per-system kernel from there on. Measured on an H200 (f32, N = 4096): B = 16,
+//! 256 threads 92 µs vs 512 threads 100 µs vs 128 threads 122 µs; B = 16384, thread per
+//! system 6.5 ms vs 64-thread blocks 9.0 ms (VJP 21 ms vs 25 ms).
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -72,7 +73,7 @@ pub enum Op {
 /// Which kernel runs a forward operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Schedule {
-    /// The block kernel, with threads chosen from the shape (see the module docs).
+    /// Block per system for few systems, thread per system for many (see the module docs).
     #[default]
     Auto,
     /// One block per system; `threads` per block (default: chosen from `n`).
@@ -84,11 +85,11 @@ pub enum Schedule {
     Rows,
 }
 
-/// From this many systems on, [`Schedule::Auto`] uses [`MANY_ROWS_THREADS`] threads per block.
+/// From this many systems on, [`Schedule::Auto`] uses the thread-per-system kernel.
 pub const ROWS_THRESHOLD: usize = 4096;
 
-/// Threads per block of the block kernel for many systems under [`Schedule::Auto`].
-pub const MANY_ROWS_THREADS: u32 = 64;
+/// Most threads per block [`Schedule::Auto`] gives the block kernel.
+pub const MAX_AUTO_THREADS: u32 = 256;
 
 /// Target chunk length per thread of the block kernel when `threads` is not given.
 pub const BLOCK_CHUNK: usize = 8;
@@ -278,7 +279,8 @@ fn pick(
     schedule: Schedule,
 ) -> Result<(&'static str, Option<u32>)> {
     let block = match schedule {
-        Schedule::Auto | Schedule::Block { .. } => true,
+        Schedule::Auto => rows < ROWS_THRESHOLD,
+        Schedule::Block { .. } => true,
         Schedule::Rows => false,
     };
     let k = match (op, block) {
@@ -301,11 +303,10 @@ fn pick(
             }
             t
         }
-        Schedule::Auto if rows >= ROWS_THRESHOLD => MANY_ROWS_THREADS.min(max),
         _ => {
             let max_pow2 = 1u32 << (31 - max.leading_zeros());
             let want = n.div_ceil(BLOCK_CHUNK).next_power_of_two().clamp(32, 1024) as u32;
-            want.min(max_pow2)
+            want.min(max_pow2).min(MAX_AUTO_THREADS)
         }
     };
     Ok((name, Some(threads)))
