@@ -177,9 +177,10 @@ fn check_forward<S: gr::GpuScalar>(
     let got = cw(&gpu_forward(gpu, op, sched, bt, &a, &b, &c).unwrap());
     let eg = row_errors(bt.n, &got, &want);
     let ec = row_errors(bt.n, &cpu_s, &want);
-    // The chunked scan rounds differently from the sequential recurrence: per row the GPU may
-    // be a little worse on ill-conditioned rows (floor 1e-5, the median target), but
-    // not in distribution.
+    // The chunked scan rounds differently from the sequential recurrence: on ill-conditioned
+    // rows split into many short chunks it can be ~10× worse per row (seen on an H200: 4.5e-5
+    // vs 4.1e-6 with one-element chunks), so rows are held to the worst-row bound
+    // (1e-4), and the distribution (median) to the CPU's.
     assert!(
         median(eg.clone()) <= 2.0 * median(ec.clone()) + 1e-6,
         "{op:?} {} {sched:?}: GPU median {:e} vs CPU {:e}",
@@ -225,7 +226,7 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
             sched,
             &random(rows, n, z, 1 + n as u64),
             4.0,
-            1e-5,
+            1e-4,
         );
     }
 }
@@ -265,7 +266,7 @@ fn gpu_causal_f32_matches_f64_reference() {
             sched,
             &random(rows, n, z, 100 + n as u64),
             4.0,
-            1e-5,
+            1e-4,
         );
     }
 }
