@@ -29,7 +29,10 @@ build() { # $1 target-cpu, $2 output file
   CARGO_TARGET_DIR=kernels/target/ptx-$1 RUSTFLAGS="-C target-cpu=$1 -C linker=$LBL -A linker_messages" \
     cargo +"$TC" build --release --locked --manifest-path kernels/Cargo.toml \
       --target nvptx64-nvidia-cuda -Zbuild-std=core
-  cp "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" "ptx/$2"
+  # Crate disambiguators in mangled names hash the checkout's path: normalise our two crates'
+  # so that any checkout rebuilds the same bytes (`--check`).
+  sed -E 's/Cs[0-9A-Za-z]+_(9muse_core|16muse_gpu_kernels)/Cs0_\1/g' \
+    "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" > "ptx/$2"
   if [ -n "${PTXAS:-}" ]; then "$PTXAS" -arch="$1" "ptx/$2" -o /dev/null && echo "ptxas ok: $2"; fi
 }
 mkdir -p ptx
