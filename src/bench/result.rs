@@ -337,6 +337,36 @@ impl KpiReport {
     }
 }
 
+impl KpiReport {
+    /// A few lines for a terminal: status, each check (or the reason), the commit.
+    pub fn describe(&self) -> String {
+        let mut s = match self.kpi_status {
+            KpiStatus::Unavailable => format!("{}: NOT AVAILABLE\n", self.kpi),
+            st => format!("{}: {}\n", self.kpi, st.as_str().to_uppercase()),
+        };
+        if let Some(reason) = &self.reason {
+            s.push_str(&format!("  {reason}\n"));
+        }
+        for c in &self.checks {
+            s.push_str(&format!(
+                "  {} {}\n",
+                if c.pass { "ok  " } else { "MISS" },
+                c.describe()
+            ));
+        }
+        s.push_str(&format!(
+            "  target: {}\n  device {} ({}), {} threads, {} build, commit {}\n",
+            self.target,
+            self.provenance.device,
+            self.provenance.device_name,
+            self.provenance.threads,
+            self.provenance.build_profile,
+            self.provenance.git_commit
+        ));
+        s
+    }
+}
+
 /// What an export holds: the provenance of the session and every KPI report so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
