@@ -18,7 +18,7 @@ enum Command {
     #[command(subcommand)]
     Resolvent(crate::resolvent::Command),
     /// Run the KPIs (seed conditions by default; every condition is a flag).
-    Bench(crate::bench::BenchArgs),
+    Bench(Box<crate::bench::BenchArgs>),
     /// Aggregate KPI JSON files into report.json, report.md and SVG plots.
     Report(crate::report::ReportArgs),
 }
@@ -47,7 +47,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Resolvent(cmd) => crate::resolvent::run(cmd),
-        Command::Bench(args) => crate::bench::run(args),
+        Command::Bench(args) => crate::bench::run(*args),
         Command::Report(args) => crate::report::run(args),
     }
 }

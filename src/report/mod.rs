@@ -72,11 +72,14 @@ pub struct Written {
     pub report: Report,
 }
 
+/// KPI reports found in a directory (with their paths) and the JSON files skipped.
+pub type Loaded = (Vec<(PathBuf, KpiReport)>, Vec<PathBuf>);
+
 /// Reads every KPI report (`*.json` except `report.json`) of `dir`, sorted by KPI order.
 ///
 /// # Errors
 /// [`BenchError::MissingInput`] when `dir` cannot be read or holds no KPI report.
-pub fn load_dir(dir: &Path) -> Result<(Vec<(PathBuf, KpiReport)>, Vec<PathBuf>), BenchError> {
+pub fn load_dir(dir: &Path) -> Result<Loaded, BenchError> {
     let missing = |reason: String| BenchError::MissingInput {
         path: dir.to_path_buf(),
         reason,
