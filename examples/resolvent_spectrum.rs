@@ -1,8 +1,10 @@
 //! Embedding `muse-core` the way another crate would: the density of states of a random
 //! tridiagonal Hamiltonian (the 1-D Anderson model) from the resolvent diagonal.
 //!
-//! For a symmetric `T` with eigenvalues `λ_k`, `−Im G_ii(E + iη)/π` is the local density of
-//! states at site `i`, broadened by a Lorentzian of width `η`; averaged over sites it is
+//! muse-core computes `G = (T − zI)⁻¹`, the negative of the physicists' `(z − T)⁻¹`, so for a
+//! symmetric `T` with eigenvalues `λ_k`, `+Im G_ii(E + iη)/π` (the usual `−Im/π` of
+//! `(z − T)⁻¹`) is the local density of states at site `i`, broadened by a Lorentzian of
+//! width `η`; averaged over sites it is
 //! `ρ(E) = (1/N) Σ_k (η/π)/((E − λ_k)² + η²)`, which integrates to 1 over ℝ. Each energy is
 //! one O(N) call, with no matrix ever formed.
 //!
@@ -40,12 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for k in 0..points {
         let e = e_min + k as f64 * de;
         resolvent_diag(&a, &hop, &hop, Complex::new(e, eta), &mut g, &mut scratch)?;
-        let dos = -g.iter().map(|x| x.im).sum::<f64>() / (std::f64::consts::PI * n as f64);
+        let dos = g.iter().map(|x| x.im).sum::<f64>() / (std::f64::consts::PI * n as f64);
         rho.push((e, dos));
         let z32 = Complex::new(e as f32, eta as f32);
         resolvent_diag(&a32, &hop32, &hop32, z32, &mut g32, &mut scratch32)?;
         let dos32 =
-            -g32.iter().map(|x| f64::from(x.im)).sum::<f64>() / (std::f64::consts::PI * n as f64);
+            g32.iter().map(|x| f64::from(x.im)).sum::<f64>() / (std::f64::consts::PI * n as f64);
         worst_f32 = worst_f32.max((dos32 - dos).abs() / dos.abs().max(1e-12));
     }
 

@@ -86,140 +86,140 @@ enum KpiCommand {
 
 #[derive(Debug, Default, Args)]
 struct ResolventArgs {
-    /// Rows B [16].
+    /// Rows B (default 16).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Order N [4096].
+    /// Order N (default 4096).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Timed calls [100].
+    /// Timed calls (default 100).
     #[arg(long, allow_negative_numbers = true)]
     num_runs: Option<i64>,
-    /// Warm-up calls [10].
+    /// Warm-up calls (default 10).
     #[arg(long, allow_negative_numbers = true)]
     warmup_runs: Option<i64>,
-    /// Re z [0.1].
+    /// Re z (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     z_re: Option<f64>,
-    /// Im z [0.1].
+    /// Im z (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     z_im: Option<f64>,
-    /// Orders of the sweep, comma-separated [256,512,1024,2048,4096].
+    /// Orders of the sweep, comma-separated (default 256,512,1024,2048,4096).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     sweep: Option<Vec<i64>>,
-    /// Rows of the sweep [8].
+    /// Rows of the sweep (default 8).
     #[arg(long, allow_negative_numbers = true)]
     sweep_batch_size: Option<i64>,
-    /// Timed calls per sweep point [30].
+    /// Timed calls per sweep point (default 30).
     #[arg(long, allow_negative_numbers = true)]
     sweep_runs: Option<i64>,
-    /// Order of the dense-inverse check [256].
+    /// Order of the dense-inverse check (default 256).
     #[arg(long, allow_negative_numbers = true)]
     dense_n: Option<i64>,
-    /// Target speedup (f64 baseline / MUSE f32) [1].
+    /// Target speedup (f64 baseline / MUSE f32) (default 1).
     #[arg(long, allow_negative_numbers = true)]
     speedup_target: Option<f64>,
-    /// Target worst per-row relative L2 error [1e-4].
+    /// Target worst per-row relative L2 error (default 1e-4).
     #[arg(long, allow_negative_numbers = true)]
     error_target: Option<f64>,
 }
 
 #[derive(Debug, Default, Args)]
 struct EnergyArgs {
-    /// Batch B [4].
+    /// Batch B (default 4).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Tokens N [512].
+    /// Tokens N (default 512).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// State dimension d [512].
+    /// State dimension d (default 512).
     #[arg(long, allow_negative_numbers = true)]
     d_model: Option<i64>,
-    /// Step size h, non-zero [0.1].
+    /// Step size h, non-zero (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     dt: Option<f64>,
-    /// Leapfrog steps [100].
+    /// Leapfrog steps (default 100).
     #[arg(long, allow_negative_numbers = true)]
     steps: Option<i64>,
-    /// p0 = scale * N(0,1) [0.1].
+    /// p0 = scale * N(0,1) (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     p0_scale: Option<f64>,
-    /// Target max_drift [5e-5].
+    /// Target max_drift (default 5e-5).
     #[arg(long, allow_negative_numbers = true)]
     drift_target: Option<f64>,
 }
 
 #[derive(Debug, Default, Args)]
 struct AdjointArgs {
-    /// Batch B [2].
+    /// Batch B (default 2).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Tokens N [2048].
+    /// Tokens N (default 2048).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Model width d [512].
+    /// Model width d (default 512).
     #[arg(long, allow_negative_numbers = true)]
     d_model: Option<i64>,
-    /// Layers L [6].
+    /// Layers L (default 6).
     #[arg(long, allow_negative_numbers = true)]
     n_layers: Option<i64>,
-    /// Step size h, non-zero [0.1].
+    /// Step size h, non-zero (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     dt: Option<f64>,
-    /// ODE steps T [10].
+    /// ODE steps T (default 10).
     #[arg(long, allow_negative_numbers = true)]
     steps: Option<i64>,
-    /// T values of the memory sweep, comma-separated [10,20,40,80].
+    /// T values of the memory sweep, comma-separated (default 10,20,40,80).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     steps_sweep: Option<Vec<i64>>,
-    /// Target adjoint peak memory in GB [7.5].
+    /// Target adjoint peak memory in GB (default 7.5).
     #[arg(long, allow_negative_numbers = true)]
     vram_target_gb: Option<f64>,
-    /// Target memory reduction in percent [70].
+    /// Target memory reduction in percent (default 70).
     #[arg(long, allow_negative_numbers = true)]
     reduction_target_pct: Option<f64>,
 }
 
 #[derive(Debug, Default, Args)]
 struct MemoryArgs {
-    /// Model preset: small, base, large [base].
+    /// Model preset: small, base, large (default base).
     #[arg(long)]
     preset: Option<String>,
-    /// Batch B [1].
+    /// Batch B (default 1).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Tokens N [4096].
+    /// Tokens N (default 4096).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Storage type: f16, bf16, f32 [f16].
+    /// Storage type: f16, bf16, f32 (default f16).
     #[arg(long)]
     dtype: Option<String>,
-    /// Target peak memory in GB [8].
+    /// Target peak memory in GB (default 8).
     #[arg(long, allow_negative_numbers = true)]
     target_memory_gb: Option<f64>,
 }
 
 #[derive(Debug, Default, Args)]
 struct ThroughputArgs {
-    /// Model preset: small, base, large [base].
+    /// Model preset: small, base, large (default base).
     #[arg(long)]
     preset: Option<String>,
-    /// Batch B [4].
+    /// Batch B (default 4).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Tokens N [512].
+    /// Tokens N (default 512).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Storage type: f16, bf16, f32 [f16].
+    /// Storage type: f16, bf16, f32 (default f16).
     #[arg(long)]
     dtype: Option<String>,
-    /// Timed iterations [20].
+    /// Timed iterations (default 20).
     #[arg(long, allow_negative_numbers = true)]
     num_iterations: Option<i64>,
-    /// Warm-up iterations [1].
+    /// Warm-up iterations (default 1).
     #[arg(long, allow_negative_numbers = true)]
     warmup_iterations: Option<i64>,
-    /// Target tokens per second [100].
+    /// Target tokens per second (default 100).
     #[arg(long, allow_negative_numbers = true)]
     target_throughput: Option<f64>,
 }
@@ -229,19 +229,19 @@ struct PerplexityArgs {
     /// Evaluation text (WikiText-2 raw test split).
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
-    /// Batch B [4].
+    /// Batch B (default 4).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
-    /// Tokens N [1024].
+    /// Tokens N (default 1024).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// ODE steps of Stage 2 [10].
+    /// ODE steps of Stage 2 (default 10).
     #[arg(long, allow_negative_numbers = true)]
     ode_steps: Option<i64>,
-    /// ODE step size, non-zero [0.1].
+    /// ODE step size, non-zero (default 0.1).
     #[arg(long, allow_negative_numbers = true)]
     dt: Option<f64>,
-    /// Target ppl_ratio [1.02].
+    /// Target ppl_ratio (default 1.02).
     #[arg(long, allow_negative_numbers = true)]
     ppl_target: Option<f64>,
 }
