@@ -27,7 +27,15 @@ pub type C<R> = Complex<R>;
 /// The largest absolute value of the real and imaginary parts, `max(|re|, |im|)`.
 #[inline(always)]
 pub fn max_abs<R: Real>(z: Complex<R>) -> R {
-    z.re.abs().max(z.im.abs())
+    // Plain comparisons rather than `Real::max` (libm's `fmax`, an out-of-line call): this
+    // sits on the critical path of every reciprocal. A NaN part may give NaN or the other
+    // part; callers treat both as "not in range".
+    let (x, y) = (z.re.abs(), z.im.abs());
+    if x >= y {
+        x
+    } else {
+        y
+    }
 }
 
 /// The range `[lo, hi]` of `max(|re|, |im|)` inside which the textbook reciprocal

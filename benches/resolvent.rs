@@ -1,0 +1,115 @@
+//! CPU resolvent benchmarks (one thread): forward and VJP, f32 and f64, B = 16 rows with
+//! N ∈ {256, …, 4096}, and one large batch (B = N = 4096). Throughput is in elements
+//! (`B·N`), so criterion reports elements per second; ns/element is its inverse.
+//! Inputs are seeded: a, b, c ~ N(0, 1), z = 0.1 + 0.1i, w ~ complex N(0, 1).
+
+use criterion::{black_box, BenchmarkId, Criterion, Throughput};
+use muse_core::resolvent::{
+    resolvent_diag_batch, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut,
+};
+use muse_core::{Real, Scalar};
+use num_complex::Complex;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+struct Inputs<S: Scalar> {
+    a: Vec<S>,
+    b: Vec<S>,
+    c: Vec<S>,
+    w: Vec<Complex<S>>,
+    z: Complex<S::Real>,
+}
+
+fn inputs<S: Scalar>(rows: usize, n: usize, seed: u64) -> Inputs<S> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let d = Normal::new(0.0, 1.0).unwrap();
+    let mut v = |len: usize| -> Vec<S> {
+        (0..len)
+            .map(|_| S::from_real(S::Real::from_f64(d.sample(&mut rng))))
+            .collect()
+    };
+    let (a, b, c) = (v(rows * n), v(rows * (n - 1)), v(rows * (n - 1)));
+    let (wr, wi) = (v(rows * n), v(rows * n));
+    Inputs {
+        a,
+        b,
+        c,
+        w: wr
+            .into_iter()
+            .zip(wi)
+            .map(|(r, i)| Complex::new(r, i))
+            .collect(),
+        z: Complex::new(S::Real::from_f64(0.1), S::Real::from_f64(0.1)),
+    }
+}
+
+fn forward<S: Scalar>(c: &mut Criterion, name: &str, rows: usize, sizes: &[usize], samples: usize) {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(samples);
+    for &n in sizes {
+        let x = inputs::<S>(rows, n, 7);
+        let mut out = vec![Complex::new(S::default(), S::default()); rows * n];
+        let mut scratch =
+            vec![Complex::new(S::Real::ZERO, S::Real::ZERO); resolvent_vjp_scratch(n)];
+        group.throughput(Throughput::Elements((rows * n) as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, &n| {
+            bench.iter(|| {
+                resolvent_diag_batch(n, black_box(&x.a), &x.b, &x.c, x.z, &mut out, &mut scratch)
+                    .unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+fn vjp<S: Scalar>(c: &mut Criterion, name: &str, rows: usize, sizes: &[usize], samples: usize) {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(samples);
+    for &n in sizes {
+        let x = inputs::<S>(rows, n, 8);
+        let zero = S::Real::ZERO;
+        let (mut ga, mut gb, mut gc) = (
+            vec![zero; rows * n],
+            vec![zero; rows * (n - 1)],
+            vec![zero; rows * (n - 1)],
+        );
+        let mut scratch = vec![Complex::new(zero, zero); resolvent_vjp_scratch(n)];
+        group.throughput(Throughput::Elements((rows * n) as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, &n| {
+            bench.iter(|| {
+                let grad = VjpOut {
+                    a: &mut ga,
+                    b: &mut gb,
+                    c: &mut gc,
+                };
+                black_box(
+                    resolvent_vjp_batch(
+                        n,
+                        black_box(&x.a),
+                        &x.b,
+                        &x.c,
+                        x.z,
+                        &x.w,
+                        grad,
+                        &mut scratch,
+                    )
+                    .unwrap(),
+                );
+            })
+        });
+    }
+    group.finish();
+}
+
+const SIZES: [usize; 5] = [256, 512, 1024, 2048, 4096];
+
+/// Every resolvent benchmark (registered in `benches/main.rs`).
+pub fn benches(c: &mut Criterion) {
+    forward::<f32>(c, "cpu_resolvent_forward_f32", 16, &SIZES, 50);
+    forward::<f64>(c, "cpu_resolvent_forward_f64", 16, &SIZES, 50);
+    vjp::<f32>(c, "cpu_resolvent_vjp_f32", 16, &SIZES, 50);
+    vjp::<f64>(c, "cpu_resolvent_vjp_f64", 16, &SIZES, 50);
+    forward::<f32>(c, "cpu_resolvent_forward_f32_batch4096", 4096, &[4096], 10);
+    vjp::<f32>(c, "cpu_resolvent_vjp_f32_batch4096", 4096, &[4096], 10);
+}
