@@ -5,7 +5,8 @@
 
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use muse_core::resolvent::{
-    resolvent_diag_batch, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut,
+    resolvent_diag_batch, resolvent_diag_batch_scratch, resolvent_vjp_batch, resolvent_vjp_scratch,
+    VjpOut,
 };
 use muse_core::{Real, Scalar};
 use num_complex::Complex;

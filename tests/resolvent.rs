@@ -12,8 +12,8 @@ use half::f16;
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_batch, causal_resolvent_vjp, causal_resolvent_vjp_batch,
     causal_resolvent_vjp_scratch, chunked, resolvent_diag, resolvent_diag_batch,
-    resolvent_diag_scratch, resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, Arg, Pivot,
-    ResolventError, VjpOut,
+    resolvent_diag_batch_scratch, resolvent_diag_scratch, resolvent_vjp, resolvent_vjp_batch,
+    resolvent_vjp_scratch, Arg, Pivot, ResolventError, VjpOut,
 };
 use muse_core::{Real, Scalar};
 use num_complex::Complex;
@@ -477,6 +477,58 @@ fn batch_rows_equal_single_rows() {
     }
     assert!((zb - zb_sum).norm() <= 1e-12 * zb_sum.norm());
     assert!((zc - zc_sum).norm() <= 1e-12 * zc_sum.norm());
+}
+
+#[test]
+fn lockstep_batch_is_bit_identical_to_single_rows_and_names_failing_row() {
+    // 19 rows: two groups of 8 in lock-step and 3 single rows; f32 and f16 storage.
+    fn check<S: Scalar>() {
+        let (rows, n) = (19, 33);
+        let mut g = rng(63);
+        let a = to_storage::<S>(&normal(&mut g, rows * n));
+        let b = to_storage::<S>(&normal(&mut g, rows * (n - 1)));
+        let c = to_storage::<S>(&normal(&mut g, rows * (n - 1)));
+        let z = zs::<S>(C64::new(0.1, 0.1));
+        let mut out = vec![czero::<S>(); rows * n];
+        let mut scratch = vec![czero(); resolvent_diag_batch_scratch(n)];
+        resolvent_diag_batch(n, &a, &b, &c, z, &mut out, &mut scratch).unwrap();
+        let mut one = vec![czero::<S>(); n];
+        for r in 0..rows {
+            let (o, m) = (r * n, r * (n - 1));
+            resolvent_diag(
+                &a[o..o + n],
+                &b[m..m + n - 1],
+                &c[m..m + n - 1],
+                z,
+                &mut one,
+                &mut scratch,
+            )
+            .unwrap();
+            assert_eq!(one, out[o..o + n], "row {r}");
+        }
+        // A pivot outside the fast range (|α| ≈ 1e20) in row 9 is recomputed, not an error.
+        let mut a2 = a.clone();
+        a2[9 * n + 4] = S::from_real(R::<S>::from_f64(if S::NAME == "f16" { 6e4 } else { 1e20 }));
+        resolvent_diag_batch(n, &a2, &b, &c, z, &mut out, &mut scratch).unwrap();
+        resolvent_diag(
+            &a2[9 * n..10 * n],
+            &b[9 * (n - 1)..10 * (n - 1)],
+            &c[9 * (n - 1)..10 * (n - 1)],
+            z,
+            &mut one,
+            &mut scratch,
+        )
+        .unwrap();
+        assert_eq!(one, out[9 * n..10 * n]);
+        // Errors in rows 12 and 5: the first is reported.
+        a2[12 * n + 7] = S::from_real(R::<S>::from_f64(f64::NAN));
+        a2[5 * n + 30] = S::from_real(R::<S>::from_f64(f64::INFINITY));
+        let e = resolvent_diag_batch(n, &a2, &b, &c, z, &mut out, &mut scratch);
+        assert_eq!(e, Err(nonfinite(Arg::A, 5, 30)));
+    }
+    check::<f32>();
+    check::<f64>();
+    check::<f16>();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 //! assert!((g[0] - want).norm() < 1e-15 && (g[1] - want).norm() < 1e-15);
 //! ```
 
+use super::lanes::{diag_lanes, LANES};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     load_k, store, Arg, Pivot, ResolventError,
@@ -231,11 +232,37 @@ pub(crate) fn leading_ratios_fast<S: Scalar>(
     chk
 }
 
+/// Scratch length (complex elements) with which [`resolvent_diag_batch`] runs its fastest
+/// path (8 rows in lock-step): `8·n`. Any scratch of at least
+/// [`resolvent_diag_scratch`]`(n)` works; results are bit-identical either way.
+pub const fn resolvent_diag_batch_scratch(n: usize) -> usize {
+    LANES * n
+}
+
 /// [`resolvent_diag`] for a batch: `a` is `rows × n` row-major, `b`, `c` are
-/// `rows × (n − 1)`, `out` is `rows × n`; `scratch` is for one row. Errors name the row.
+/// `rows × (n − 1)`, `out` is `rows × n`. `scratch` needs [`resolvent_diag_scratch`]`(n)`
+/// (one row); with [`resolvent_diag_batch_scratch`]`(n)` groups of 8 rows run in
+/// lock-step, several times faster on one thread, with bit-identical results.
 ///
 /// # Errors
-/// As [`resolvent_diag`], with the failing row.
+/// As [`resolvent_diag`], for the first failing row, named in the error.
+///
+/// # Examples
+/// ```
+/// use muse_core::resolvent::{resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch};
+/// use num_complex::Complex;
+/// let (rows, n) = (3, 4);
+/// let a: Vec<f32> = (0..rows * n).map(|i| (i as f32 * 0.37).sin()).collect();
+/// let b = vec![0.5_f32; rows * (n - 1)];
+/// let c = vec![-0.25_f32; rows * (n - 1)];
+/// let z = Complex::new(0.1, 0.2);
+/// let mut out = vec![Complex::new(0.0, 0.0); rows * n];
+/// let mut scratch = vec![Complex::new(0.0, 0.0); resolvent_diag_batch_scratch(n)];
+/// resolvent_diag_batch(n, &a, &b, &c, z, &mut out, &mut scratch).unwrap();
+/// let mut one = vec![Complex::new(0.0, 0.0); n];
+/// resolvent_diag(&a[n..2 * n], &b[3..6], &c[3..6], z, &mut one, &mut scratch).unwrap();
+/// assert_eq!(one, out[n..2 * n]);
+/// ```
 pub fn resolvent_diag_batch<S: Scalar>(
     n: usize,
     a: &[S],
@@ -256,7 +283,9 @@ pub fn resolvent_diag_batch<S: Scalar>(
     check_batch(Arg::B, rows, n - 1, b.len())?;
     check_batch(Arg::C, rows, n - 1, c.len())?;
     check_batch(Arg::Out, rows, n, out.len())?;
-    for row in 0..rows {
+    check_scratch(resolvent_diag_scratch(n), scratch.len())?;
+    check_shift(z)?;
+    let one_row = |row: usize, out: &mut [Complex<S>], scratch: &mut [Complex<S::Real>]| {
         let (o, m) = (row * n, row * (n - 1));
         resolvent_diag(
             &a[o..o + n],
@@ -266,7 +295,22 @@ pub fn resolvent_diag_batch<S: Scalar>(
             &mut out[o..o + n],
             scratch,
         )
-        .map_err(|e| e.at_row(row))?;
+        .map_err(|e| e.at_row(row))
+    };
+    let mut row = 0;
+    if n >= 2 && scratch.len() >= resolvent_diag_batch_scratch(n) {
+        while row + LANES <= rows {
+            let ok = diag_lanes(n, a, b, c, z, row, out, scratch);
+            for (l, ok) in ok.into_iter().enumerate() {
+                if !ok {
+                    one_row(row + l, out, scratch)?;
+                }
+            }
+            row += LANES;
+        }
+    }
+    for row in row..rows {
+        one_row(row, out, scratch)?;
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ pub mod causal;
 pub mod chunked;
 pub mod chunked_vjp;
 pub mod forward;
+mod lanes;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};
 pub use causal::{
@@ -61,7 +62,9 @@ pub use causal::{
     causal_resolvent_vjp_scratch,
 };
 pub use chunked::{Boundary, Transfer};
-pub use forward::{resolvent_diag, resolvent_diag_batch, resolvent_diag_scratch};
+pub use forward::{
+    resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch, resolvent_diag_scratch,
+};
 
 use crate::complex::{is_finite, is_zero};
 pub use crate::error::{Arg, Pivot, ResolventError};
