@@ -52,7 +52,7 @@ fn forward<S: Scalar>(c: &mut Criterion, name: &str, rows: usize, sizes: &[usize
         let x = inputs::<S>(rows, n, 7);
         let mut out = vec![Complex::new(S::default(), S::default()); rows * n];
         let mut scratch =
-            vec![Complex::new(S::Real::ZERO, S::Real::ZERO); resolvent_vjp_scratch(n)];
+            vec![Complex::new(S::Real::ZERO, S::Real::ZERO); resolvent_diag_batch_scratch(n)];
         group.throughput(Throughput::Elements((rows * n) as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, &n| {
             bench.iter(|| {

@@ -39,7 +39,7 @@
 //! assert!((zbar.re + ga.iter().sum::<f64>()).abs() < 1e-12);
 //! ```
 
-use super::forward::{leading_ratios, leading_ratios_fast, nan_if_not_finite};
+use super::forward::{fin, leading_ratios, leading_ratios_fast, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, Arg,
     Pivot, ResolventError,
@@ -150,9 +150,10 @@ pub fn resolvent_vjp<S: Scalar>(
         if i + 1 < n {
             let inv_s = sinv[i + 1];
             let kbar = -(rinv[i].conj() * rbar[i + 1]) - inv_s.conj() * sbar;
-            chk += kbar.re - kbar.re;
-            grad.b[i] = c[i].to_real() * kbar.re;
-            grad.c[i] = b[i].to_real() * kbar.re;
+            let (gb, gc) = (c[i].to_real() * kbar.re, b[i].to_real() * kbar.re);
+            chk += fin(gb) + fin(gc);
+            grad.b[i] = gb;
+            grad.c[i] = gc;
             sbar = dbar[i + 1] + (inv_s * inv_s * k(i)).conj() * sbar;
         }
     }
@@ -255,7 +256,7 @@ pub(crate) fn batch_vjp<S: Scalar>(
     scratch: &mut [Complex<S::Real>],
     f: VjpFn<S>,
 ) -> Result<Complex<S::Real>, ResolventError> {
-    let rows = if n == 0 { 0 } else { a.len() / n };
+    let rows = a.len().checked_div(n).unwrap_or(0);
     let m = n.saturating_sub(1);
     check_batch(Arg::A, rows, n, a.len())?;
     check_batch(Arg::B, rows, m, b.len())?;

@@ -26,7 +26,7 @@
 //! assert!((y[0] - 1.0 / (Complex::new(1.0, 0.0) - z)).norm() < 1e-15);
 //! ```
 
-use super::forward::{leading_ratios_fast, nan_if_not_finite};
+use super::forward::{fin, leading_ratios_fast, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     store, Arg, Pivot, ResolventError, VjpOut,
@@ -69,6 +69,7 @@ pub fn causal_resolvent<S: Scalar>(
     }
     // Checked pass, to name the first failure.
     let mut rinv = Complex::new(S::Real::ZERO, S::Real::ZERO);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {
@@ -95,7 +96,7 @@ pub fn causal_resolvent_batch<S: Scalar>(
     z: Complex<S::Real>,
     out: &mut [Complex<S>],
 ) -> Result<(), ResolventError> {
-    let rows = if n == 0 { 0 } else { a.len() / n };
+    let rows = a.len().checked_div(n).unwrap_or(0);
     check_batch(Arg::A, rows, n, a.len())?;
     check_batch(Arg::B, rows, n.saturating_sub(1), b.len())?;
     check_batch(Arg::C, rows, n.saturating_sub(1), c.len())?;
@@ -166,9 +167,10 @@ pub fn causal_resolvent_vjp<S: Scalar>(
         zbar = zbar - ab;
         if i + 1 < n {
             let kb = -(r[i].conj() * rbar[i + 1]);
-            chk += kb.re - kb.re;
-            grad.b[i] = c[i].to_real() * kb.re;
-            grad.c[i] = b[i].to_real() * kb.re;
+            let (gb, gc) = (c[i].to_real() * kb.re, b[i].to_real() * kb.re);
+            chk += fin(gb) + fin(gc);
+            grad.b[i] = gb;
+            grad.c[i] = gc;
         }
     }
     chk += nan_if_not_finite(zbar);

@@ -1,7 +1,10 @@
 //! `g_i = [(T − zI)⁻¹]_ii` by the ratio form (see the [module docs](super)).
 //!
-//! Two sweeps: the leading ratios `r_i` forwards (stored in `scratch`), then the trailing
-//! ratios `s_i` backwards, producing `g_i = 1/(r_i + s_i − α_i)` on the fly.
+//! One pass: the leading ratios `r_i` (ascending) and the trailing ratios `s_j` (descending)
+//! advance together; the first half stores `r_i` and `t_j = k_j/s_{j+1}` in `scratch`, the
+//! second half emits `g_i = 1/(r_i − t_i)` for both ends as they meet. If the pass saw a
+//! NaN/∞ anywhere, a checked two-sweep pass names the first failure. The batch function
+//! runs 8 rows in lock-step when given [`resolvent_diag_batch_scratch`] scratch.
 //!
 //! ```
 //! use muse_core::resolvent::{resolvent_diag, resolvent_diag_scratch};
@@ -71,7 +74,14 @@ fn kk<S: Scalar>(b: &[S], c: &[S], i: usize) -> S::Real {
 /// `0` if both parts of `x` are finite, NaN otherwise (accumulated without branches).
 #[inline(always)]
 pub(crate) fn nan_if_not_finite<R: Real>(x: Complex<R>) -> R {
-    (x.re - x.re) + (x.im - x.im)
+    fin(x.re) + fin(x.im)
+}
+
+/// `0` if `x` is finite, NaN otherwise (`x − x`).
+#[allow(clippy::eq_op)]
+#[inline(always)]
+pub(crate) fn fin<R: Real>(x: R) -> R {
+    x - x
 }
 
 /// Narrows `g` into `out` and returns `0` if the stored value is finite, NaN otherwise.
@@ -190,6 +200,7 @@ pub(crate) fn leading_ratios<S: Scalar>(
 ) -> Result<(), ResolventError> {
     let n = r.len();
     let mut rinv = Complex::new(<S::Real as Real>::ZERO, <S::Real as Real>::ZERO);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {

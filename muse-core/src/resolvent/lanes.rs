@@ -11,6 +11,9 @@
 //! whose pivot leaves the safe range ([`crate::complex::safe_range`]), or whose result is
 //! not finite, is reported not-ok and recomputed (or diagnosed) by the single-row path.
 
+#![allow(clippy::needless_range_loop)] // lane loops index several arrays in lock-step
+
+use super::forward::nan_if_not_finite;
 use crate::complex::{narrow, safe_range, widen};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
@@ -26,7 +29,7 @@ fn range_flag<R: Real>(x: R, y: R, lo: R, hi: R) -> R {
     if (m >= lo) & (m <= hi) {
         R::ZERO
     } else {
-        R::ZERO / R::ZERO
+        R::from_f64(f64::NAN)
     }
 }
 
@@ -168,7 +171,7 @@ pub(crate) fn diag_lanes<S: Scalar>(
             let o = narrow::<S>(Complex::new(g.0[l], g.1[l]));
             out[(row0 + l) * n + i] = o;
             let v = widen(o);
-            chk[l] += (v.re - v.re) + (v.im - v.im);
+            chk[l] += nan_if_not_finite(v);
         }
     };
     // Transposed inputs of one block of steps: α_i, k_{i−1}, α_j, k_j (j = N − 1 − i).
