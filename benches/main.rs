@@ -3,5 +3,9 @@ use criterion::{criterion_group, criterion_main};
 
 mod resolvent;
 
-criterion_group!(benches, resolvent::benches);
-criterion_main!(benches);
+criterion_group! {
+    name = resolvent_benches;
+    config = resolvent::config();
+    targets = resolvent::benches
+}
+criterion_main!(resolvent_benches);
