@@ -60,6 +60,15 @@ pub fn safe_range<R: Real>() -> (R, R) {
 /// [`safe_range`] (the common case) it is the textbook `conj(z)/|z|²`; outside, `z` is first
 /// scaled by an exact power of two. `recip(0)` and `recip(±∞)` are non-finite (NaN parts):
 /// callers check pivots before dividing, or check the results.
+///
+/// ```
+/// use muse_core::complex::recip;
+/// use num_complex::Complex;
+/// // |z|² = 2e40 overflows f32, 1/z does not.
+/// let w = recip(Complex::new(1e20_f32, -1e20));
+/// assert!((w.re - 5e-21).abs() < 1e-27 && (w.im - 5e-21).abs() < 1e-27);
+/// assert!(recip(Complex::new(0.0_f32, 0.0)).re.is_nan());
+/// ```
 #[inline(always)]
 pub fn recip<R: Real>(z: Complex<R>) -> Complex<R> {
     let m = max_abs(z);

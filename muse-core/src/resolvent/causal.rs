@@ -125,7 +125,33 @@ pub const fn causal_resolvent_vjp_scratch(n: usize) -> usize {
 /// where `L = Re Σ conj(w_i) y_i`. Gradients are *written*, not accumulated.
 ///
 /// # Errors
-/// As [`causal_resolvent`], plus non-finite `w` and wrong gradient lengths.
+/// As [`causal_resolvent`], plus non-finite `w`, wrong gradient lengths, and
+/// [`ResolventError::OutputOverflow`] when a gradient overflows the compute type.
+///
+/// # Examples
+/// ```
+/// use muse_core::resolvent::{causal_resolvent, causal_resolvent_vjp, VjpOut};
+/// use num_complex::Complex;
+/// let (mut a, b, c) = ([0.4_f64, -0.3, 1.2], [0.9, -0.6], [0.5, 1.1]);
+/// let z = Complex::new(0.2, 0.5);
+/// let w = [Complex::new(0.3, -1.0), Complex::new(1.0, 0.2), Complex::new(-0.5, 0.7)];
+/// let loss = |a: &[f64]| {
+///     let mut y = [Complex::new(0.0, 0.0); 3];
+///     causal_resolvent(a, &b, &c, z, &mut y).unwrap();
+///     y.iter().zip(&w).map(|(y, w)| (w.conj() * y).re).sum::<f64>()
+/// };
+/// let (mut ga, mut gb, mut gc) = ([0.0; 3], [0.0; 2], [0.0; 2]);
+/// let mut scratch = vec![Complex::new(0.0, 0.0); 6];
+/// causal_resolvent_vjp(&a, &b, &c, z, &w, VjpOut { a: &mut ga, b: &mut gb, c: &mut gc },
+///     &mut scratch).unwrap();
+/// // Central difference in a_1.
+/// let h = 1e-6;
+/// a[1] += h;
+/// let up = loss(&a);
+/// a[1] -= 2.0 * h;
+/// let down = loss(&a);
+/// assert!(((up - down) / (2.0 * h) - ga[1]).abs() < 1e-8);
+/// ```
 pub fn causal_resolvent_vjp<S: Scalar>(
     a: &[S],
     b: &[S],
