@@ -1,7 +1,11 @@
 //! Criterion harness listing every benchmark group.
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main};
 
-fn placeholder(_c: &mut Criterion) {}
+mod resolvent;
 
-criterion_group!(benches, placeholder);
-criterion_main!(benches);
+criterion_group! {
+    name = resolvent_benches;
+    config = resolvent::config();
+    targets = resolvent::benches
+}
+criterion_main!(resolvent_benches);

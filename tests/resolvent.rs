@@ -12,8 +12,8 @@ use half::f16;
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_batch, causal_resolvent_vjp, causal_resolvent_vjp_batch,
     causal_resolvent_vjp_scratch, chunked, resolvent_diag, resolvent_diag_batch,
-    resolvent_diag_scratch, resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, Arg, Pivot,
-    ResolventError, VjpOut,
+    resolvent_diag_batch_scratch, resolvent_diag_scratch, resolvent_vjp, resolvent_vjp_batch,
+    resolvent_vjp_scratch, Arg, Pivot, ResolventError, VjpOut,
 };
 use muse_core::{Real, Scalar};
 use num_complex::Complex;
@@ -165,8 +165,11 @@ fn grad_err(x: &Grads, y: &Grads) -> f64 {
     rel_l2_real(&flat(x), &flat(y))
 }
 
-/// The families of test inputs: (name, a, b, c, z).
-fn families(seed: u64, n: usize) -> Vec<(&'static str, Vec<f64>, Vec<f64>, Vec<f64>, C64)> {
+/// One named test system: (name, a, b, c, z).
+type Family = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>, C64);
+
+/// The families of test inputs.
+fn families(seed: u64, n: usize) -> Vec<Family> {
     let mut g = rng(seed);
     let m = n.saturating_sub(1);
     let (a, b, c) = random_system(&mut g, n);
@@ -381,8 +384,8 @@ fn causal_does_not_see_the_future() {
     let z = C64::new(0.2, 0.6);
     let y = causal::<f64>(&a, &b, &c, z).unwrap();
     let (mut a2, mut b2, mut c2) = (a.clone(), b.clone(), c.clone());
-    for j in 20..30 {
-        a2[j] += 1.0;
+    for x in &mut a2[20..30] {
+        *x += 1.0;
     }
     for j in 20..29 {
         b2[j] *= -2.0;
@@ -477,6 +480,58 @@ fn batch_rows_equal_single_rows() {
     }
     assert!((zb - zb_sum).norm() <= 1e-12 * zb_sum.norm());
     assert!((zc - zc_sum).norm() <= 1e-12 * zc_sum.norm());
+}
+
+#[test]
+fn lockstep_batch_is_bit_identical_to_single_rows_and_names_failing_row() {
+    // 19 rows: two groups of 8 in lock-step and 3 single rows; f32 and f16 storage.
+    fn check<S: Scalar>() {
+        let (rows, n) = (19, 33);
+        let mut g = rng(63);
+        let a = to_storage::<S>(&normal(&mut g, rows * n));
+        let b = to_storage::<S>(&normal(&mut g, rows * (n - 1)));
+        let c = to_storage::<S>(&normal(&mut g, rows * (n - 1)));
+        let z = zs::<S>(C64::new(0.1, 0.1));
+        let mut out = vec![czero::<S>(); rows * n];
+        let mut scratch = vec![czero(); resolvent_diag_batch_scratch(n)];
+        resolvent_diag_batch(n, &a, &b, &c, z, &mut out, &mut scratch).unwrap();
+        let mut one = vec![czero::<S>(); n];
+        for r in 0..rows {
+            let (o, m) = (r * n, r * (n - 1));
+            resolvent_diag(
+                &a[o..o + n],
+                &b[m..m + n - 1],
+                &c[m..m + n - 1],
+                z,
+                &mut one,
+                &mut scratch,
+            )
+            .unwrap();
+            assert_eq!(one, out[o..o + n], "row {r}");
+        }
+        // A pivot outside the fast range (|α| ≈ 1e20) in row 9 is recomputed, not an error.
+        let mut a2 = a.clone();
+        a2[9 * n + 4] = S::from_real(R::<S>::from_f64(if S::NAME == "f16" { 6e4 } else { 1e20 }));
+        resolvent_diag_batch(n, &a2, &b, &c, z, &mut out, &mut scratch).unwrap();
+        resolvent_diag(
+            &a2[9 * n..10 * n],
+            &b[9 * (n - 1)..10 * (n - 1)],
+            &c[9 * (n - 1)..10 * (n - 1)],
+            z,
+            &mut one,
+            &mut scratch,
+        )
+        .unwrap();
+        assert_eq!(one, out[9 * n..10 * n]);
+        // Errors in rows 12 and 5: the first is reported.
+        a2[12 * n + 7] = S::from_real(R::<S>::from_f64(f64::NAN));
+        a2[5 * n + 30] = S::from_real(R::<S>::from_f64(f64::INFINITY));
+        let e = resolvent_diag_batch(n, &a2, &b, &c, z, &mut out, &mut scratch);
+        assert_eq!(e, Err(nonfinite(Arg::A, 5, 30)));
+    }
+    check::<f32>();
+    check::<f64>();
+    check::<f16>();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -879,7 +934,13 @@ fn batch_errors_name_the_row() {
         &mut scratch,
     );
     assert_eq!(e.map(|_| ()), want);
-    assert!(want.unwrap_err().to_string().contains("row 3, index 0"));
+    let msg = ResolventError::ZeroPivot {
+        pivot: Pivot::Leading,
+        row: 3,
+        index: 0,
+    }
+    .to_string();
+    assert!(msg.contains("row 3, index 0"), "{msg}");
 }
 
 #[test]

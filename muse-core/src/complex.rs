@@ -27,7 +27,15 @@ pub type C<R> = Complex<R>;
 /// The largest absolute value of the real and imaginary parts, `max(|re|, |im|)`.
 #[inline(always)]
 pub fn max_abs<R: Real>(z: Complex<R>) -> R {
-    z.re.abs().max(z.im.abs())
+    // Plain comparisons rather than `Real::max` (libm's `fmax`, an out-of-line call): this
+    // sits on the critical path of every reciprocal. A NaN part may give NaN or the other
+    // part; callers treat both as "not in range".
+    let (x, y) = (z.re.abs(), z.im.abs());
+    if x >= y {
+        x
+    } else {
+        y
+    }
 }
 
 /// The range `[lo, hi]` of `max(|re|, |im|)` inside which the textbook reciprocal
@@ -52,6 +60,15 @@ pub fn safe_range<R: Real>() -> (R, R) {
 /// [`safe_range`] (the common case) it is the textbook `conj(z)/|z|²`; outside, `z` is first
 /// scaled by an exact power of two. `recip(0)` and `recip(±∞)` are non-finite (NaN parts):
 /// callers check pivots before dividing, or check the results.
+///
+/// ```
+/// use muse_core::complex::recip;
+/// use num_complex::Complex;
+/// // |z|² = 2e40 overflows f32, 1/z does not.
+/// let w = recip(Complex::new(1e20_f32, -1e20));
+/// assert!((w.re - 5e-21).abs() < 1e-27 && (w.im - 5e-21).abs() < 1e-27);
+/// assert!(recip(Complex::new(0.0_f32, 0.0)).re.is_nan());
+/// ```
 #[inline(always)]
 pub fn recip<R: Real>(z: Complex<R>) -> Complex<R> {
     let m = max_abs(z);

@@ -126,7 +126,10 @@ macro_rules! impl_real {
             }
             #[inline(always)]
             fn abs(self) -> Self {
-                $abs(self)
+                // Clearing the sign bit is `fabs` exactly; done inline because the libm call
+                // is not inlined and sits on the resolvent's critical path.
+                let _ = $abs;
+                <$t>::from_bits(self.to_bits() & !(1 << ($bits - 1)))
             }
             #[inline(always)]
             fn sqrt(self) -> Self {

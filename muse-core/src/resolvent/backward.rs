@@ -39,7 +39,7 @@
 //! assert!((zbar.re + ga.iter().sum::<f64>()).abs() < 1e-12);
 //! ```
 
-use super::forward::{leading_ratios, leading_ratios_fast, nan_if_not_finite};
+use super::forward::{fin, leading_ratios, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, Arg,
     Pivot, ResolventError,
@@ -118,26 +118,44 @@ pub fn resolvent_vjp<S: Scalar>(
     let (sinv, rest) = rest.split_at_mut(n);
     let (dbar, rbar) = rest.split_at_mut(n);
     let k = |i: usize| b[i].to_real() * c[i].to_real();
-    let mut chk = leading_ratios_fast(a, b, c, z, r);
-    // Trailing ratios (as 1/s_i) and d̄_i = −conj(g_i²) w_i, g_i = 1/(r_i − t_i).
-    let mut sinv_next = zero;
+    let al = |i: usize| alpha(a[i].to_real(), z);
+    // Leading r_i (ascending) and trailing s_j (descending, kept as 1/s_j), interleaved: two
+    // independent dependency chains. t_j = k_j/s_{j+1} is parked in `rbar`.
+    r[0] = al(0);
+    let mut rinv = recip(r[0]);
+    let mut chk = nan_if_not_finite(rinv);
+    rbar[n - 1] = zero;
+    let mut sinv_next = recip(al(n - 1));
+    sinv[n - 1] = sinv_next;
+    #[allow(clippy::needless_range_loop)]
+    for i in 1..n {
+        let j = n - 1 - i;
+        let ri = al(i) - rinv * k(i - 1);
+        r[i] = ri;
+        rinv = recip(ri);
+        chk += nan_if_not_finite(rinv);
+        let t = sinv_next * k(j);
+        rbar[j] = t;
+        sinv_next = recip(al(j) - t);
+        sinv[j] = sinv_next;
+    }
+    // Descending: g_i = 1/(r_i − t_i), d̄_i = −conj(g_i²) w_i, r[i] ← 1/r_i, and
+    // r̄_i = d̄_i + conj(k_i/r_i²) r̄_{i+1} (overwriting t_i).
+    let mut rb_next = zero;
     for i in (0..n).rev() {
-        let t = if i + 1 == n { zero } else { sinv_next * k(i) };
-        let si = alpha(a[i].to_real(), z) - t;
-        let g = recip(r[i] - t);
+        let g = recip(r[i] - rbar[i]);
         let d = -((g * g).conj() * widen(w[i]));
         chk += nan_if_not_finite(d);
         dbar[i] = d;
-        sinv_next = recip(si);
-        sinv[i] = sinv_next;
-    }
-    // r̄ descending (r[i] becomes 1/r_i on the way).
-    rbar[n - 1] = dbar[n - 1];
-    r[n - 1] = recip(r[n - 1]);
-    for i in (1..n).rev() {
-        let inv = recip(r[i - 1]);
-        r[i - 1] = inv;
-        rbar[i - 1] = dbar[i - 1] + (inv * inv * k(i - 1)).conj() * rbar[i];
+        let inv = recip(r[i]);
+        r[i] = inv;
+        let rb = if i + 1 == n {
+            d
+        } else {
+            d + (inv * inv * k(i)).conj() * rb_next
+        };
+        rbar[i] = rb;
+        rb_next = rb;
     }
     let rinv = r;
     // s̄ ascending, fused with the outputs.
@@ -150,9 +168,10 @@ pub fn resolvent_vjp<S: Scalar>(
         if i + 1 < n {
             let inv_s = sinv[i + 1];
             let kbar = -(rinv[i].conj() * rbar[i + 1]) - inv_s.conj() * sbar;
-            chk += kbar.re - kbar.re;
-            grad.b[i] = c[i].to_real() * kbar.re;
-            grad.c[i] = b[i].to_real() * kbar.re;
+            let (gb, gc) = (c[i].to_real() * kbar.re, b[i].to_real() * kbar.re);
+            chk += fin(gb) + fin(gc);
+            grad.b[i] = gb;
+            grad.c[i] = gc;
             sbar = dbar[i + 1] + (inv_s * inv_s * k(i)).conj() * sbar;
         }
     }
@@ -255,7 +274,7 @@ pub(crate) fn batch_vjp<S: Scalar>(
     scratch: &mut [Complex<S::Real>],
     f: VjpFn<S>,
 ) -> Result<Complex<S::Real>, ResolventError> {
-    let rows = if n == 0 { 0 } else { a.len() / n };
+    let rows = a.len().checked_div(n).unwrap_or(0);
     let m = n.saturating_sub(1);
     check_batch(Arg::A, rows, n, a.len())?;
     check_batch(Arg::B, rows, m, b.len())?;

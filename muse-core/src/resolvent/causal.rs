@@ -26,7 +26,7 @@
 //! assert!((y[0] - 1.0 / (Complex::new(1.0, 0.0) - z)).norm() < 1e-15);
 //! ```
 
-use super::forward::{leading_ratios_fast, nan_if_not_finite};
+use super::forward::{fin, leading_ratios_fast, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     store, Arg, Pivot, ResolventError, VjpOut,
@@ -69,6 +69,7 @@ pub fn causal_resolvent<S: Scalar>(
     }
     // Checked pass, to name the first failure.
     let mut rinv = Complex::new(S::Real::ZERO, S::Real::ZERO);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {
@@ -95,7 +96,7 @@ pub fn causal_resolvent_batch<S: Scalar>(
     z: Complex<S::Real>,
     out: &mut [Complex<S>],
 ) -> Result<(), ResolventError> {
-    let rows = if n == 0 { 0 } else { a.len() / n };
+    let rows = a.len().checked_div(n).unwrap_or(0);
     check_batch(Arg::A, rows, n, a.len())?;
     check_batch(Arg::B, rows, n.saturating_sub(1), b.len())?;
     check_batch(Arg::C, rows, n.saturating_sub(1), c.len())?;
@@ -124,7 +125,33 @@ pub const fn causal_resolvent_vjp_scratch(n: usize) -> usize {
 /// where `L = Re Σ conj(w_i) y_i`. Gradients are *written*, not accumulated.
 ///
 /// # Errors
-/// As [`causal_resolvent`], plus non-finite `w` and wrong gradient lengths.
+/// As [`causal_resolvent`], plus non-finite `w`, wrong gradient lengths, and
+/// [`ResolventError::OutputOverflow`] when a gradient overflows the compute type.
+///
+/// # Examples
+/// ```
+/// use muse_core::resolvent::{causal_resolvent, causal_resolvent_vjp, VjpOut};
+/// use num_complex::Complex;
+/// let (mut a, b, c) = ([0.4_f64, -0.3, 1.2], [0.9, -0.6], [0.5, 1.1]);
+/// let z = Complex::new(0.2, 0.5);
+/// let w = [Complex::new(0.3, -1.0), Complex::new(1.0, 0.2), Complex::new(-0.5, 0.7)];
+/// let loss = |a: &[f64]| {
+///     let mut y = [Complex::new(0.0, 0.0); 3];
+///     causal_resolvent(a, &b, &c, z, &mut y).unwrap();
+///     y.iter().zip(&w).map(|(y, w)| (w.conj() * y).re).sum::<f64>()
+/// };
+/// let (mut ga, mut gb, mut gc) = ([0.0; 3], [0.0; 2], [0.0; 2]);
+/// let mut scratch = vec![Complex::new(0.0, 0.0); 6];
+/// causal_resolvent_vjp(&a, &b, &c, z, &w, VjpOut { a: &mut ga, b: &mut gb, c: &mut gc },
+///     &mut scratch).unwrap();
+/// // Central difference in a_1.
+/// let h = 1e-6;
+/// a[1] += h;
+/// let up = loss(&a);
+/// a[1] -= 2.0 * h;
+/// let down = loss(&a);
+/// assert!(((up - down) / (2.0 * h) - ga[1]).abs() < 1e-8);
+/// ```
 pub fn causal_resolvent_vjp<S: Scalar>(
     a: &[S],
     b: &[S],
@@ -166,9 +193,10 @@ pub fn causal_resolvent_vjp<S: Scalar>(
         zbar = zbar - ab;
         if i + 1 < n {
             let kb = -(r[i].conj() * rbar[i + 1]);
-            chk += kb.re - kb.re;
-            grad.b[i] = c[i].to_real() * kb.re;
-            grad.c[i] = b[i].to_real() * kb.re;
+            let (gb, gc) = (c[i].to_real() * kb.re, b[i].to_real() * kb.re);
+            chk += fin(gb) + fin(gc);
+            grad.b[i] = gb;
+            grad.c[i] = gc;
         }
     }
     chk += nan_if_not_finite(zbar);

@@ -110,22 +110,11 @@ impl<R: Real> Transfer<R> {
         .normalised()
     }
 
-    /// The product `self · rhs` (normalised).
-    #[inline(always)]
-    pub fn mul(self, rhs: Self) -> Self {
-        let [a, b, c, d] = self.m;
-        let [e, f, g, h] = rhs.m;
-        Transfer {
-            m: [a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h],
-        }
-        .normalised()
-    }
-
     /// "`self` first, then `next`": the product `next · self` (normalised). Associative:
     /// `(x.then(y)).then(z) == x.then(y.then(z))` up to rounding and scale.
     #[inline(always)]
     pub fn then(self, next: Self) -> Self {
-        next.mul(self)
+        next * self
     }
 
     /// Applies the matrix to a boundary vector and renormalises the result.
@@ -181,6 +170,21 @@ impl<R: Real> Transfer<R> {
             q = q.push_left(alpha(load(a, j, Arg::A)?, z), k);
         }
         Ok(q)
+    }
+}
+
+impl<R: Real> core::ops::Mul for Transfer<R> {
+    type Output = Self;
+
+    /// The product `self · rhs` (normalised).
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        let [a, b, c, d] = self.m;
+        let [e, f, g, h] = rhs.m;
+        Transfer {
+            m: [a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h],
+        }
+        .normalised()
     }
 }
 

@@ -90,7 +90,10 @@ impl<R: Real> Affine<R> {
     #[inline(always)]
     fn renormalised(mut self) -> Self {
         let m = max_abs(self.mul);
-        let (lo, hi) = (R::ONE.scalbn(-32), R::ONE.scalbn(32));
+        let (lo, hi) = (
+            R::from_f64(2.3283064365386963e-10),
+            R::from_f64(4294967296.0),
+        );
         if !(m >= lo && m <= hi) && m != R::ZERO && m.is_finite() {
             let e = m.exponent();
             self.mul = Complex::new(self.mul.re.scalbn(-e), self.mul.im.scalbn(-e));

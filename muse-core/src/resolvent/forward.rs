@@ -1,7 +1,10 @@
 //! `g_i = [(T − zI)⁻¹]_ii` by the ratio form (see the [module docs](super)).
 //!
-//! Two sweeps: the leading ratios `r_i` forwards (stored in `scratch`), then the trailing
-//! ratios `s_i` backwards, producing `g_i = 1/(r_i + s_i − α_i)` on the fly.
+//! One pass: the leading ratios `r_i` (ascending) and the trailing ratios `s_j` (descending)
+//! advance together; the first half stores `r_i` and `t_j = k_j/s_{j+1}` in `scratch`, the
+//! second half emits `g_i = 1/(r_i − t_i)` for both ends as they meet. If the pass saw a
+//! NaN/∞ anywhere, a checked two-sweep pass names the first failure. The batch function
+//! runs 8 rows in lock-step when given [`resolvent_diag_batch_scratch`] scratch.
 //!
 //! ```
 //! use muse_core::resolvent::{resolvent_diag, resolvent_diag_scratch};
@@ -17,6 +20,7 @@
 //! assert!((g[0] - want).norm() < 1e-15 && (g[1] - want).norm() < 1e-15);
 //! ```
 
+use super::lanes::{diag_lanes, LANES};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     load_k, store, Arg, Pivot, ResolventError,
@@ -70,7 +74,14 @@ fn kk<S: Scalar>(b: &[S], c: &[S], i: usize) -> S::Real {
 /// `0` if both parts of `x` are finite, NaN otherwise (accumulated without branches).
 #[inline(always)]
 pub(crate) fn nan_if_not_finite<R: Real>(x: Complex<R>) -> R {
-    (x.re - x.re) + (x.im - x.im)
+    fin(x.re) + fin(x.im)
+}
+
+/// `0` if `x` is finite, NaN otherwise (`x − x`).
+#[allow(clippy::eq_op)]
+#[inline(always)]
+pub(crate) fn fin<R: Real>(x: R) -> R {
+    x - x
 }
 
 /// Narrows `g` into `out` and returns `0` if the stored value is finite, NaN otherwise.
@@ -189,6 +200,7 @@ pub(crate) fn leading_ratios<S: Scalar>(
 ) -> Result<(), ResolventError> {
     let n = r.len();
     let mut rinv = Complex::new(<S::Real as Real>::ZERO, <S::Real as Real>::ZERO);
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {
@@ -231,11 +243,37 @@ pub(crate) fn leading_ratios_fast<S: Scalar>(
     chk
 }
 
+/// Scratch length (complex elements) with which [`resolvent_diag_batch`] runs its fastest
+/// path (8 rows in lock-step): `8·n`. Any scratch of at least
+/// [`resolvent_diag_scratch`]`(n)` works; results are bit-identical either way.
+pub const fn resolvent_diag_batch_scratch(n: usize) -> usize {
+    LANES * n
+}
+
 /// [`resolvent_diag`] for a batch: `a` is `rows × n` row-major, `b`, `c` are
-/// `rows × (n − 1)`, `out` is `rows × n`; `scratch` is for one row. Errors name the row.
+/// `rows × (n − 1)`, `out` is `rows × n`. `scratch` needs [`resolvent_diag_scratch`]`(n)`
+/// (one row); with [`resolvent_diag_batch_scratch`]`(n)` groups of 8 rows run in
+/// lock-step, several times faster on one thread, with bit-identical results.
 ///
 /// # Errors
-/// As [`resolvent_diag`], with the failing row.
+/// As [`resolvent_diag`], for the first failing row, named in the error.
+///
+/// # Examples
+/// ```
+/// use muse_core::resolvent::{resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch};
+/// use num_complex::Complex;
+/// let (rows, n) = (3, 4);
+/// let a: Vec<f32> = (0..rows * n).map(|i| (i as f32 * 0.37).sin()).collect();
+/// let b = vec![0.5_f32; rows * (n - 1)];
+/// let c = vec![-0.25_f32; rows * (n - 1)];
+/// let z = Complex::new(0.1, 0.2);
+/// let mut out = vec![Complex::new(0.0, 0.0); rows * n];
+/// let mut scratch = vec![Complex::new(0.0, 0.0); resolvent_diag_batch_scratch(n)];
+/// resolvent_diag_batch(n, &a, &b, &c, z, &mut out, &mut scratch).unwrap();
+/// let mut one = vec![Complex::new(0.0, 0.0); n];
+/// resolvent_diag(&a[n..2 * n], &b[3..6], &c[3..6], z, &mut one, &mut scratch).unwrap();
+/// assert_eq!(one, out[n..2 * n]);
+/// ```
 pub fn resolvent_diag_batch<S: Scalar>(
     n: usize,
     a: &[S],
@@ -256,7 +294,9 @@ pub fn resolvent_diag_batch<S: Scalar>(
     check_batch(Arg::B, rows, n - 1, b.len())?;
     check_batch(Arg::C, rows, n - 1, c.len())?;
     check_batch(Arg::Out, rows, n, out.len())?;
-    for row in 0..rows {
+    check_scratch(resolvent_diag_scratch(n), scratch.len())?;
+    check_shift(z)?;
+    let one_row = |row: usize, out: &mut [Complex<S>], scratch: &mut [Complex<S::Real>]| {
         let (o, m) = (row * n, row * (n - 1));
         resolvent_diag(
             &a[o..o + n],
@@ -266,7 +306,22 @@ pub fn resolvent_diag_batch<S: Scalar>(
             &mut out[o..o + n],
             scratch,
         )
-        .map_err(|e| e.at_row(row))?;
+        .map_err(|e| e.at_row(row))
+    };
+    let mut row = 0;
+    if n >= 2 && scratch.len() >= resolvent_diag_batch_scratch(n) {
+        while row + LANES <= rows {
+            let ok = diag_lanes(n, a, b, c, z, row, out, scratch);
+            for (l, ok) in ok.into_iter().enumerate() {
+                if !ok {
+                    one_row(row + l, out, scratch)?;
+                }
+            }
+            row += LANES;
+        }
+    }
+    for row in row..rows {
+        one_row(row, out, scratch)?;
     }
     Ok(())
 }

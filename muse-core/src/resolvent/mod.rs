@@ -20,14 +20,41 @@
 //! $$ r_i = \frac{\theta_{i+1}}{\theta_i}:\ r_0 = \alpha_0,\ r_i = \alpha_i - \frac{k_{i-1}}{r_{i-1}};
 //! \qquad s_i = \frac{\psi_{i-1}}{\psi_i}:\ s_{N-1} = \alpha_{N-1},\ s_i = \alpha_i - \frac{k_i}{s_{i+1}}. $$
 //!
-//! Since `θ_N = θ_{i+1}·ψ_i − k_i θ_i ψ_{i+1}` … the diagonal follows as
+//! Splitting `A` between rows `i` and `i + 1` gives `θ_N = θ_{i+1}ψ_i − k_iθ_iψ_{i+1}`;
+//! substituting `θ_{i+1} = α_iθ_i − k_{i−1}θ_{i−1}` is the expansion of `det A` along row `i`,
 //!
-//! $$ G_{ii} = \frac{1}{r_i + s_i - \alpha_i}. $$
+//! $$ \theta_N = \alpha_i\theta_i\psi_i - k_{i-1}\theta_{i-1}\psi_i - k_i\theta_i\psi_{i+1}. $$
 //!
-//! (Check: `r_i + s_i − α_i = (α_i θ_iψ_i − k_{i−1}θ_{i−1}ψ_i − k_iθ_iψ_{i+1})/(θ_iψ_i) = θ_N/(θ_iψ_i)`,
-//! the expansion of `det A` along row `i`.) Note the trailing recurrence uses `k_i`, not
-//! `k_{i−1}`: the original used the wrong index (SPEC D1), which is exact only for
-//! constant `k`.
+//! Dividing by `θ_iψ_i` and using `θ_{i−1}/θ_i = 1/r_{i−1}`, `ψ_{i+1}/ψ_i = 1/s_{i+1}`:
+//!
+//! $$ \frac{1}{G_{ii}} = \frac{\theta_N}{\theta_i\psi_i} = \alpha_i - \frac{k_{i-1}}{r_{i-1}} - \frac{k_i}{s_{i+1}}
+//! = r_i + s_i - \alpha_i = r_i - t_i, \qquad t_i = \frac{k_i}{s_{i+1}}\ (t_{N-1} = 0). $$
+//!
+//! The code evaluates the last form, `d_i = r_i − t_i`, where `t_i` is the very quantity
+//! the trailing recurrence forms (`s_i = α_i − t_i`): one subtraction instead of three, and
+//! no cancellation of `α_i` against itself when `|G_ii|` is large (`|d_i| ≪ |α_i|`).
+//! Note the trailing recurrence uses `k_i`, not `k_{i−1}`: the original used the wrong
+//! index (SPEC D1), which is exact only for constant `k`.
+//!
+//! # Evaluation
+//! - **Reciprocals** go through [`crate::complex::recip`]: the textbook `conj(x)/|x|²` when
+//!   `max(|Re x|, |Im x|)` lies in a range where `|x|²` cannot over- or underflow, and an
+//!   exactly power-of-two-scaled version outside it. No clamp, no epsilon.
+//! - **One optimistic pass, then a checked one.** The fast paths check nothing inside their
+//!   loops: a NaN/∞ input, a zero pivot (whose reciprocal is NaN) or an overflow propagates
+//!   along the recurrence into some output, and one branch-free accumulator (`x − x` is 0 for
+//!   finite `x`, NaN otherwise) catches it at the end. Only then is the row recomputed by a
+//!   checked pass, which validates inputs and pivots in index order and reports the first
+//!   failure (argument or pivot kind, row, index). Both passes do the same arithmetic.
+//! - **Latency.** Each step of a ratio recurrence waits for a division. The single-row
+//!   forward runs the leading and trailing recurrences interleaved in one loop (two
+//!   independent chains); the batch forward runs 8 rows in lock-step (16 chains, vectorised),
+//!   bit-identical to the single-row results.
+//!
+//! # Accuracy (measured, `tests/resolvent.rs`)
+//! Per-row relative L2 error against float64: f64 compute, N = 512 vs the dense inverse:
+//! ≤ 7.2e-14; f32 compute, B = 16, N = 4096, `a, b, c ~ N(0,1)`, `z = 0.1 + 0.1i`: median
+//! 1.1e-6, worst 4.9e-6; `b = c = 1 + 0.1·N(0,1)`, `z = i`: ≤ 6.8e-8.
 //!
 //! A pivot `r_i`, `s_i` is zero only when a minor of `A` is singular, impossible for
 //! `Im z ≠ 0` and all `k_i > 0`; for other inputs it can happen, and is reported as
@@ -54,6 +81,7 @@ pub mod causal;
 pub mod chunked;
 pub mod chunked_vjp;
 pub mod forward;
+mod lanes;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};
 pub use causal::{
@@ -61,7 +89,9 @@ pub use causal::{
     causal_resolvent_vjp_scratch,
 };
 pub use chunked::{Boundary, Transfer};
-pub use forward::{resolvent_diag, resolvent_diag_batch, resolvent_diag_scratch};
+pub use forward::{
+    resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch, resolvent_diag_scratch,
+};
 
 use crate::complex::{is_finite, is_zero};
 pub use crate::error::{Arg, Pivot, ResolventError};
