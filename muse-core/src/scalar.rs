@@ -96,8 +96,8 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $bits:expr, $name:expr, $abs:path, $sqrt:path, $exp:path, $ln:path, $erf:path,
-     $tanh:path, $fma:path, $fmax:path, $fmin:path, $round:path, $scalbn:path, $frexp:path) => {
+    ($t:ty, $bt:ty, $mant:expr, $bits:expr, $name:expr, $abs:path, $sqrt:path, $exp:path, $ln:path, $erf:path,
+     $tanh:path, $fma:path, $fmax:path, $fmin:path, $round:path, $scalbn:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -173,14 +173,32 @@ macro_rules! impl_real {
             }
             #[inline(always)]
             fn scalbn(self, n: i32) -> Self {
-                $scalbn(self, n)
+                // In range, `2^n` is a normal number and libm's result is the single correctly
+                // rounded product `x · 2^n`: the same bits, without the call.
+                if (<$t>::MIN_EXP - 1..<$t>::MAX_EXP).contains(&n) {
+                    self * <$t>::from_bits(((<$t>::MAX_EXP - 1 + n) as $bt) << $mant)
+                } else {
+                    $scalbn(self, n)
+                }
             }
             #[inline(always)]
             fn exponent(self) -> i32 {
-                if self == 0.0 || !<$t>::is_finite(self) {
-                    0
+                // Bit-level `frexp(x).1` (libm's is recursive for subnormals, so it is a real
+                // call on the GPU); 0 for 0 and non-finite inputs.
+                let bits = self.to_bits();
+                let ee = ((bits >> ($mant)) & ((1 << ($bits - 1 - $mant)) - 1)) as i32;
+                let frac = bits & ((1 << ($mant)) - 1);
+                if ee == 2 * <$t>::MAX_EXP - 1 {
+                    0 // ∞ and NaN
+                } else if ee == 0 {
+                    if frac == 0 {
+                        0
+                    } else {
+                        // |x| = frac · 2^(MIN_EXP − 1 − mant): e = bit length − (mant − MIN_EXP + 1).
+                        ($bits - frac.leading_zeros()) as i32 - ($mant) + <$t>::MIN_EXP - 1
+                    }
                 } else {
-                    $frexp(self).1
+                    ee - (<$t>::MAX_EXP - 2)
                 }
             }
         }
@@ -189,6 +207,8 @@ macro_rules! impl_real {
 
 impl_real!(
     f32,
+    u32,
+    23,
     32,
     "f32",
     libm::fabsf,
@@ -201,11 +221,12 @@ impl_real!(
     libm::fmaxf,
     libm::fminf,
     libm::roundf,
-    libm::scalbnf,
-    libm::frexpf
+    libm::scalbnf
 );
 impl_real!(
     f64,
+    u64,
+    52,
     64,
     "f64",
     libm::fabs,
@@ -218,8 +239,7 @@ impl_real!(
     libm::fmax,
     libm::fmin,
     libm::round,
-    libm::scalbn,
-    libm::frexp
+    libm::scalbn
 );
 
 /// A storage type: how numbers sit in memory. Arithmetic happens in [`Scalar::Real`].
@@ -284,4 +304,103 @@ impl Scalar for half::bf16 {
     fn from_real(x: f32) -> Self {
         half::bf16::from_f32(x)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+
+    /// SplitMix64: a deterministic stream of bit patterns (no dependency in `no_std`).
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn same<T: Real>(x: T, y: T) -> bool {
+        // NaN payloads aside, bit-identical (the sign of zero included).
+        (x.to_f64().is_nan() && y.to_f64().is_nan())
+            || (x == y && (x.to_f64().is_sign_negative() == y.to_f64().is_sign_negative()))
+    }
+
+    macro_rules! bit_level_matches_libm {
+        ($name:ident, $t:ty, $bt:ty, $frexp:path, $scalbn:path, $ns:expr) => {
+            #[test]
+            fn $name() {
+                let mut st = 0x5eed_u64;
+                let vals: [$t; 18] = [
+                    0.0,
+                    -0.0,
+                    <$t>::INFINITY,
+                    <$t>::NEG_INFINITY,
+                    <$t>::NAN,
+                    <$t>::MIN_POSITIVE,
+                    -<$t>::MIN_POSITIVE,
+                    <$t>::MAX,
+                    <$t>::MIN,
+                    <$t>::from_bits(1),
+                    -<$t>::from_bits(1),
+                    <$t>::MIN_POSITIVE - <$t>::from_bits(1),
+                    1.0,
+                    -1.0,
+                    0.5,
+                    <$t>::EPSILON,
+                    3.0,
+                    -0.75,
+                ];
+                let check = |x: $t, st: &mut u64| {
+                    let e = if x == 0.0 || !x.is_finite() {
+                        0
+                    } else {
+                        $frexp(x).1
+                    };
+                    assert_eq!(Real::exponent(x), e, "exponent({x:e})");
+                    for n in $ns {
+                        let (f, l) = (Real::scalbn(x, n), $scalbn(x, n));
+                        assert!(same(f, l), "scalbn({x:e}, {n}) = {f:e}, libm {l:e}");
+                    }
+                    let n = (splitmix(st) % 5000) as i32 - 2500;
+                    assert!(
+                        same(Real::scalbn(x, n), $scalbn(x, n)),
+                        "scalbn({x:e}, {n})"
+                    );
+                };
+                for x in vals {
+                    check(x, &mut st);
+                }
+                for i in 0..30_000 {
+                    let r = splitmix(&mut st);
+                    // Random bits (every exponent), subnormals, and values near 1.
+                    let x = match i % 3 {
+                        0 => <$t>::from_bits(r as $bt),
+                        1 => <$t>::from_bits((r as $bt) & ((1 << (<$t>::MANTISSA_DIGITS - 1)) - 1)),
+                        _ => <$t>::from_bits(r as $bt) % 4.0,
+                    };
+                    check(x, &mut st);
+                }
+            }
+        };
+    }
+
+    bit_level_matches_libm!(
+        bit_level_exponent_and_scalbn_match_libm_f32,
+        f32,
+        u32,
+        libm::frexpf,
+        libm::scalbnf,
+        [-300, -160, -150, -149, -127, -126, -125, -24, -1, 0, 1, 24, 126, 127, 128, 300]
+    );
+    bit_level_matches_libm!(
+        bit_level_exponent_and_scalbn_match_libm_f64,
+        f64,
+        u64,
+        libm::frexp,
+        libm::scalbn,
+        [
+            -3000, -1080, -1075, -1074, -1023, -1022, -1021, -53, -1, 0, 1, 53, 1022, 1023, 1024,
+            3000
+        ]
+    );
 }

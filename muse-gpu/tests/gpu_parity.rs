@@ -217,6 +217,11 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
         (5, 1, BLOCK),
         (2, 7, Schedule::Block { threads: Some(32) }),
         (37, 257, Schedule::Rows),
+        // The rows kernels stream 32-element steps: exact multiples, one element, a long row.
+        (5, 1, Schedule::Rows),
+        (3, 32, Schedule::Rows),
+        (3, 64, Schedule::Rows),
+        (2, 4096, Schedule::Rows),
         (4100, 33, Schedule::Auto),
         (4100, 33, Schedule::Block { threads: Some(64) }),
     ] {
@@ -257,6 +262,8 @@ fn gpu_causal_f32_matches_f64_reference() {
         (16, 4096, BLOCK),
         (3, 999, Schedule::Block { threads: Some(64) }),
         (33, 130, Schedule::Rows),
+        (3, 1, Schedule::Rows),
+        (3, 96, Schedule::Rows),
         (4097, 20, Schedule::Auto),
         (4097, 20, Schedule::Block { threads: Some(64) }),
     ] {
