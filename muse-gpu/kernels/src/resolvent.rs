@@ -241,7 +241,7 @@ unsafe fn scan_transfers(
             unsafe { *fwd.add(t) = xl.then(x) };
         }
         if let Some(yr) = yr {
-            unsafe { *bwd.add(t) = y.mul(yr) };
+            unsafe { *bwd.add(t) = y * yr };
         }
         thread::sync_threads();
         d *= 2;
