@@ -48,8 +48,8 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use half::f16;
-use num_complex::Complex;
 use npyz::{DType, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
+use num_complex::Complex;
 
 /// Where an array lives: a `.npy` file, or a member of an `.npz` archive.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -501,10 +501,13 @@ fn parse<T: Element>(at: &Source, bytes: &[u8], ranks: &[usize]) -> Result<Array
         })?;
     let dtype = header.dtype();
     let item = dtype.num_bytes().unwrap_or(0) as u64;
-    let expected = header.len().checked_mul(item).ok_or_else(|| NpyError::NotNpy {
-        at: at.clone(),
-        detail: format!("shape {} is too large", shape_str(&shape)),
-    })?;
+    let expected = header
+        .len()
+        .checked_mul(item)
+        .ok_or_else(|| NpyError::NotNpy {
+            at: at.clone(),
+            detail: format!("shape {} is too large", shape_str(&shape)),
+        })?;
     let found = cur.len() as u64;
     if found < expected {
         return Err(NpyError::Truncated {
@@ -687,12 +690,11 @@ impl NpzReader {
             at: Source::file(&path),
             err,
         })?;
-        let archive = npyz::npz::NpzArchive::new(BufReader::new(file)).map_err(|e| {
-            NpyError::NotNpz {
+        let archive =
+            npyz::npz::NpzArchive::new(BufReader::new(file)).map_err(|e| NpyError::NotNpz {
                 at: Source::file(&path),
                 detail: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(NpzReader { path, archive })
     }
 
