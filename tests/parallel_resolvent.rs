@@ -538,4 +538,3 @@ proptest! {
         prop_assert!(err <= 1e-11, "rel err {:e}", err);
     }
 }
-
