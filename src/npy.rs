@@ -39,6 +39,7 @@
 //! let err = npy::read::<f64>(&path, &[1]).unwrap_err();
 //! assert!(err.to_string().contains("a.npy"));
 //! assert!(err.to_string().contains("(2, 3)"));
+//! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok::<(), npy::NpyError>(())
 //! ```
 
@@ -783,7 +784,7 @@ impl NpzWriter {
     /// [`NpyError::Write`] naming the archive and member.
     ///
     /// # Panics
-    /// As [`write`].
+    /// As [`write()`].
     pub fn add<T: Element>(&mut self, name: &str, array: &Array<T>) -> Result<(), NpyError> {
         let bytes = (array.data.len() as u64).saturating_mul(std::mem::size_of::<T>() as u64);
         let options = npyz::zip::write::FileOptions::default()

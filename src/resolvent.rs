@@ -104,6 +104,14 @@ impl Split {
 
     /// Resolves [`Split::Auto`] for `rows` systems of order `n` in the current rayon pool;
     /// other values are returned unchanged.
+    ///
+    /// # Examples
+    /// ```
+    /// use muse::resolvent::Split;
+    /// let pool = rayon::ThreadPoolBuilder::new().num_threads(8).build().unwrap();
+    /// assert!(matches!(pool.install(|| Split::Auto.resolve(1, 1 << 16)), Split::Chunks(_)));
+    /// assert_eq!(Split::Chunks(100).resolve(1, 1 << 16), Split::Chunks(100));
+    /// ```
     pub fn resolve(self, rows: usize, n: usize) -> Split {
         match self {
             Split::Auto => Split::choose(rows, n, rayon::current_num_threads()),
@@ -120,7 +128,7 @@ fn batch_rows(
     c: usize,
     more: &[(Arg, usize, usize)],
 ) -> Result<usize, ResolventError> {
-    let rows = if n == 0 { 0 } else { a / n };
+    let rows = a.checked_div(n).unwrap_or(0);
     let m = n.saturating_sub(1);
     core_resolvent::check_len(Arg::A, rows * n, a)?;
     core_resolvent::check_len(Arg::B, rows * m, b)?;
@@ -133,7 +141,7 @@ fn batch_rows(
 
 /// The inputs of row `row`.
 #[inline]
-fn row_of<'s, S>(x: &'s [S], row: usize, len: usize) -> &'s [S] {
+fn row_of<S>(x: &[S], row: usize, len: usize) -> &[S] {
     &x[row * len..(row + 1) * len]
 }
 
