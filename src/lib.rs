@@ -10,4 +10,5 @@ pub use muse_core as core;
 pub use muse_gpu as gpu;
 
 pub mod npy;
+pub mod ode;
 pub mod resolvent;

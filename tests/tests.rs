@@ -1,3 +1,9 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
+
+mod adjoint;
+mod common;
+mod hamiltonian;
+mod leapfrog;
 mod npy;
 mod parallel_resolvent;
+mod resolvent;
