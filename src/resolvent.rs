@@ -25,8 +25,12 @@
 //!   product of 2×2 matrices instead of a chain of divisions).
 //! - **[`Split::Auto`]** picks one of the two with [`Split::choose`].
 //!
-//! The VJPs run in parallel over rows; `z̄ = Σ_rows z̄_row` is summed in row order, so the
-//! result is bit-for-bit muse-core's batch VJP.
+//! The VJPs split the same way. Over rows, `z̄ = Σ_rows z̄_row` is summed in row order, so
+//! the result is bit-for-bit muse-core's batch VJP. Over chunks they follow
+//! [`muse_core::resolvent::chunked_vjp`]: the forward boundaries as above, then per chunk the
+//! ratios, `d̄_i = −conj(g_i²) w_i` and the affine maps `r̄_e ↦ r̄_s`, `s̄_{s−1} ↦ s̄_{e−1}` of the
+//! two adjoint recurrences (parallel), a scan of those maps for the adjoint boundaries
+//! (sequential), and every chunk finished into its gradients (parallel).
 //!
 //! Errors are muse-core's [`ResolventError`]s, attributed to the failing row; when several
 //! rows fail, the lowest row is reported.
@@ -52,7 +56,8 @@
 
 use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::{
-    self as core_resolvent, chunked, chunked::Transfer, Arg, Boundary, ResolventError, VjpOut,
+    self as core_resolvent, chunked, chunked::Transfer, chunked_vjp, chunked_vjp::Affine, Arg,
+    Boundary, ResolventError, VjpOut,
 };
 use muse_core::scalar::{Real, Scalar};
 use num_complex::Complex;
@@ -301,18 +306,19 @@ fn forward_rows<S: Scalar>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn forward_chunks<S: Scalar>(
+/// Phases 1 and 2 of the chunked scheme: the forward boundaries `v` (and, unless `causal`,
+/// the reverse boundaries `u`) of every chunk, indexed `row · K + j`.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn boundaries<S: Scalar>(
     n: usize,
     rows: usize,
     a: &[S],
     b: &[S],
     c: &[S],
     z: Complex<S::Real>,
-    out: &mut [Complex<S>],
     chunk: usize,
     causal: bool,
-) -> Result<(), ResolventError> {
+) -> Result<(Vec<Boundary<S::Real>>, Vec<Boundary<S::Real>>), ResolventError> {
     let m = n - 1;
     let k = n.div_ceil(chunk);
     let range = |j: usize| j * chunk..((j + 1) * chunk).min(n);
@@ -346,7 +352,7 @@ fn forward_chunks<S: Scalar>(
     // 2. Scan the boundaries, row by row.
     let init = chunked::initial_boundary::<S::Real>();
     let mut v: Vec<Boundary<S::Real>> = vec![init; rows * k];
-    let mut u: Vec<Boundary<S::Real>> = vec![init; rows * k];
+    let mut u: Vec<Boundary<S::Real>> = vec![init; if causal { 0 } else { rows * k }];
     for row in 0..rows {
         let t = row * k;
         for j in 1..k {
@@ -358,6 +364,26 @@ fn forward_chunks<S: Scalar>(
             }
         }
     }
+    Ok((v, u))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_chunks<S: Scalar>(
+    n: usize,
+    rows: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    out: &mut [Complex<S>],
+    chunk: usize,
+    causal: bool,
+) -> Result<(), ResolventError> {
+    let m = n - 1;
+    let k = n.div_ceil(chunk);
+    let range = |j: usize| j * chunk..((j + 1) * chunk).min(n);
+    let inputs = |row: usize| (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m));
+    let (v, u) = boundaries(n, rows, a, b, c, z, chunk, causal)?;
 
     // 3. Finish every chunk from its boundaries.
     let errors: Vec<ResolventError> = out
@@ -419,17 +445,19 @@ fn causal_store<S: Scalar>(
     Ok(())
 }
 
-/// The VJP of [`resolvent_diag_batch`] (gradient of `L = Re Σ conj(w)·g`), in parallel over
-/// rows. Writes `∂L/∂a`, `∂L/∂b`, `∂L/∂c` per row into `grad` and returns
-/// `z̄ = ∂L/∂Re z + i ∂L/∂Im z` summed over rows (in row order: bit-for-bit
-/// [`muse_core::resolvent::resolvent_vjp_batch`]).
+/// The VJP of [`resolvent_diag_batch`] (gradient of `L = Re Σ conj(w)·g`), in parallel
+/// ([`Split`] says how). Writes `∂L/∂a`, `∂L/∂b`, `∂L/∂c` per row into `grad` and returns
+/// `z̄ = ∂L/∂Re z + i ∂L/∂Im z` summed over rows. With [`Split::Rows`] this is bit-for-bit
+/// [`muse_core::resolvent::resolvent_vjp_batch`]; with [`Split::Chunks`] it runs the chunked
+/// form of [`muse_core::resolvent::chunked_vjp`] and agrees to rounding.
 ///
 /// # Errors
-/// As [`muse_core::resolvent::resolvent_vjp_batch`], with the failing row (the lowest one).
+/// As [`muse_core::resolvent::resolvent_vjp_batch`], with the failing row (the lowest one);
+/// `Split::Chunks(0)` as in [`resolvent_diag_batch`].
 ///
 /// # Examples
 /// ```
-/// use muse::resolvent::resolvent_vjp_batch;
+/// use muse::resolvent::{resolvent_vjp_batch, Split};
 /// use muse_core::resolvent::VjpOut;
 /// use num_complex::Complex;
 /// let (rows, n) = (2, 3);
@@ -438,11 +466,12 @@ fn causal_store<S: Scalar>(
 /// let w = vec![Complex::new(1.0, 0.5); rows * n];
 /// let (mut ga, mut gb, mut gc) = (vec![0.0; 6], vec![0.0; 4], vec![0.0; 4]);
 /// let zbar = resolvent_vjp_batch(n, &a, &b, &c, Complex::new(0.1, 0.4), &w,
-///     VjpOut { a: &mut ga, b: &mut gb, c: &mut gc })?;
+///     VjpOut { a: &mut ga, b: &mut gb, c: &mut gc }, Split::Auto)?;
 /// // Shifting every a_i by t shifts z by −t:
 /// assert!((zbar.re + ga.iter().sum::<f64>()).abs() < 1e-12);
 /// # Ok::<(), muse_core::resolvent::ResolventError>(())
 /// ```
+#[allow(clippy::too_many_arguments)]
 pub fn resolvent_vjp_batch<S: Scalar>(
     n: usize,
     a: &[S],
@@ -451,11 +480,12 @@ pub fn resolvent_vjp_batch<S: Scalar>(
     z: Complex<S::Real>,
     w: &[Complex<S>],
     grad: VjpOut<'_, S::Real>,
+    split: Split,
 ) -> Result<Complex<S::Real>, ResolventError> {
-    vjp_batch(n, a, b, c, z, w, grad, false)
+    vjp_batch(n, a, b, c, z, w, grad, split, false)
 }
 
-/// The VJP of [`causal_resolvent_batch`], in parallel over rows (see
+/// The VJP of [`causal_resolvent_batch`], in parallel over rows or chunks (see
 /// [`resolvent_vjp_batch`]).
 ///
 /// # Errors
@@ -463,17 +493,19 @@ pub fn resolvent_vjp_batch<S: Scalar>(
 ///
 /// # Examples
 /// ```
-/// use muse::resolvent::causal_resolvent_vjp_batch;
+/// use muse::resolvent::{causal_resolvent_vjp_batch, Split};
 /// use muse_core::resolvent::VjpOut;
 /// use num_complex::Complex;
 /// let (a, b, c) = ([0.3_f64, -1.0], [0.5], [-0.7]);
 /// let w = [Complex::new(0.0, 0.0), Complex::new(1.0, 0.0)];
 /// let (mut ga, mut gb, mut gc) = ([0.0; 2], [0.0; 1], [0.0; 1]);
 /// let z = Complex::new(0.1, 0.4);
-/// causal_resolvent_vjp_batch(2, &a, &b, &c, z, &w, VjpOut { a: &mut ga, b: &mut gb, c: &mut gc })?;
+/// let grad = VjpOut { a: &mut ga, b: &mut gb, c: &mut gc };
+/// causal_resolvent_vjp_batch(2, &a, &b, &c, z, &w, grad, Split::Auto)?;
 /// assert!(ga[0] != 0.0); // y_1 depends on a_0 …
 /// # Ok::<(), muse_core::resolvent::ResolventError>(())
 /// ```
+#[allow(clippy::too_many_arguments)]
 pub fn causal_resolvent_vjp_batch<S: Scalar>(
     n: usize,
     a: &[S],
@@ -482,8 +514,9 @@ pub fn causal_resolvent_vjp_batch<S: Scalar>(
     z: Complex<S::Real>,
     w: &[Complex<S>],
     grad: VjpOut<'_, S::Real>,
+    split: Split,
 ) -> Result<Complex<S::Real>, ResolventError> {
-    vjp_batch(n, a, b, c, z, w, grad, true)
+    vjp_batch(n, a, b, c, z, w, grad, split, true)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -495,6 +528,7 @@ fn vjp_batch<S: Scalar>(
     z: Complex<S::Real>,
     w: &[Complex<S>],
     grad: VjpOut<'_, S::Real>,
+    split: Split,
     causal: bool,
 ) -> Result<Complex<S::Real>, ResolventError> {
     let m = n.saturating_sub(1);
@@ -514,6 +548,32 @@ fn vjp_batch<S: Scalar>(
     if rows == 0 {
         return Ok(zero());
     }
+    match split.resolve(rows, n) {
+        Split::Chunks(0) => Err(ResolventError::LengthMismatch {
+            arg: Arg::Scratch,
+            expected: 1,
+            found: 0,
+        }),
+        Split::Chunks(chunk) if chunk < n => {
+            vjp_chunks(n, rows, a, b, c, z, w, grad, chunk, causal)
+        }
+        _ => vjp_rows(n, rows, a, b, c, z, w, grad, causal),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vjp_rows<S: Scalar>(
+    n: usize,
+    rows: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    w: &[Complex<S>],
+    grad: VjpOut<'_, S::Real>,
+    causal: bool,
+) -> Result<Complex<S::Real>, ResolventError> {
+    let m = n - 1;
     let scratch_len = if causal {
         core_resolvent::causal_resolvent_vjp_scratch(n)
     } else {
@@ -549,4 +609,206 @@ fn vjp_batch<S: Scalar>(
             .collect(),
     )?;
     Ok(zbars.into_iter().fold(zero(), |acc, x| acc + x))
+}
+
+/// Splits `buf` into consecutive pieces of the given lengths (which must sum to its length).
+fn split_lengths<T>(mut buf: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    let mut out = Vec::new();
+    for len in lens {
+        let (head, tail) = std::mem::take(&mut buf).split_at_mut(len);
+        out.push(head);
+        buf = tail;
+    }
+    debug_assert!(buf.is_empty());
+    out
+}
+
+/// The chunked VJP (see the module docs): the forward boundaries as for
+/// [`resolvent_diag_batch`], then per chunk the ratios, `d̄` and the two affine maps of the
+/// adjoint recurrences ([`chunked_vjp`]), a scan of the adjoint boundaries, and the chunks
+/// finished in parallel.
+#[allow(clippy::too_many_arguments)]
+fn vjp_chunks<S: Scalar>(
+    n: usize,
+    rows: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    w: &[Complex<S>],
+    grad: VjpOut<'_, S::Real>,
+    chunk: usize,
+    causal: bool,
+) -> Result<Complex<S::Real>, ResolventError> {
+    let m = n - 1;
+    let k = n.div_ceil(chunk);
+    let range = |j: usize| j * chunk..((j + 1) * chunk).min(n);
+    let inputs = |row: usize| {
+        (
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            row_of(w, row, n),
+        )
+    };
+    let (v, u) = boundaries(n, rows, a, b, c, z, chunk, causal)?;
+
+    // Lengths of the chunk pieces of a row of length n (a, w) and n − 1 (b, c).
+    let lens_n = move || (0..rows).flat_map(move |_| (0..k).map(move |j| range(j).len()));
+    let lens_m = move || {
+        (0..rows).flat_map(move |_| (0..k).map(move |j| ((j + 1) * chunk).min(m) - j * chunk))
+    };
+    let full = if causal { 0 } else { rows * n };
+    let mut r = vec![zero::<S::Real>(); rows * n];
+    let mut s = vec![zero::<S::Real>(); full];
+    let mut dbar = vec![zero::<S::Real>(); full];
+
+    // 3. Per chunk: ratios from the boundaries, d̄, and the affine maps of r̄ and s̄.
+    let maps = {
+        let rs = split_lengths(&mut r, lens_n());
+        let ss = if causal {
+            (0..rows * k).map(|_| <&mut [_]>::default()).collect()
+        } else {
+            split_lengths(&mut s, lens_n())
+        };
+        let ds = if causal {
+            (0..rows * k).map(|_| <&mut [_]>::default()).collect()
+        } else {
+            split_lengths(&mut dbar, lens_n())
+        };
+        first_error(
+            rs.into_par_iter()
+                .zip(ss)
+                .zip(ds)
+                .enumerate()
+                .map(|(t, ((rc, sc), dc))| {
+                    let (row, j) = (t / k, t % k);
+                    let (a, b, c, w) = inputs(row);
+                    let rg = range(j);
+                    let res = (|| {
+                        chunked::forward_finish(a, b, c, z, rg.clone(), v[t], rc)?;
+                        if causal {
+                            for x in rc.iter_mut() {
+                                *x = recip(*x);
+                            }
+                            let f = chunked_vjp::causal_rbar_reduce(b, c, w, rc, rg)?;
+                            Ok((f, Affine::identity()))
+                        } else {
+                            chunked::backward_finish(a, b, c, z, rg.clone(), u[t], sc)?;
+                            chunked_vjp::vjp_prepare(a, z, w, rg.clone(), rc, sc, dc)?;
+                            let f = chunked_vjp::rbar_reduce(b, c, rc, dc, rg.clone())?;
+                            let g = chunked_vjp::sbar_reduce(b, c, sc, dc, rg)?;
+                            Ok((f, g))
+                        }
+                    })();
+                    res.map_err(|e: ResolventError| e.at_row(row))
+                })
+                .collect(),
+        )?
+    };
+
+    // 4. Scan the adjoint boundaries: r̄_e from the right, s̄_{s−1} from the left.
+    let mut rbar_e = vec![zero::<S::Real>(); rows * k];
+    let mut sbar_in = vec![zero::<S::Real>(); rows * k];
+    for row in 0..rows {
+        let t = row * k;
+        for j in (0..k - 1).rev() {
+            rbar_e[t + j] = maps[t + j + 1].0.apply(rbar_e[t + j + 1]);
+        }
+        if !causal {
+            for j in 1..k {
+                sbar_in[t + j] = maps[t + j - 1].1.apply(sbar_in[t + j - 1]);
+            }
+        }
+    }
+
+    // 5. Finish every chunk. muse-core's finishers write whole-row gradients at global
+    //    indices; each task gets a view of its row that starts one element before its chunk
+    //    (so the chunk never looks like the start of a row), writes into local buffers, and
+    //    copies its own disjoint pieces out.
+    let ga = split_lengths(grad.a, lens_n());
+    let gb = split_lengths(grad.b, lens_m());
+    let gc = split_lengths(grad.c, lens_m());
+    let (r, s, dbar) = (&r[..], &s[..], &dbar[..]);
+    let zbars = first_error(
+        ga.into_par_iter()
+            .zip(gb)
+            .zip(gc)
+            .enumerate()
+            .map_init(
+                || {
+                    let buf = || vec![S::Real::ZERO; chunk + 1];
+                    (buf(), buf(), buf(), vec![zero::<S::Real>(); chunk])
+                },
+                |(la, lb, lc, rbar), (t, ((ga, gb), gc))| {
+                    let (row, j) = (t / k, t % k);
+                    let (_, b, c, w) = inputs(row);
+                    let rg = range(j);
+                    let (st, e, len) = (rg.start, rg.end, rg.len());
+                    let o = st.saturating_sub(1);
+                    let local = (st - o)..(e - o);
+                    let at = row * n + st;
+                    let mut lg = VjpOut {
+                        a: &mut la[..e - o],
+                        b: &mut lb[..e - o],
+                        c: &mut lc[..e - o],
+                    };
+                    let res = if causal {
+                        chunked_vjp::causal_vjp_finish(
+                            &b[o..],
+                            &c[o..],
+                            &w[o..],
+                            &r[at..at + len],
+                            local,
+                            rbar_e[t],
+                            &mut rbar[..len],
+                            &mut lg,
+                        )
+                    } else {
+                        let sinv_e = if e < n { s[row * n + e] } else { zero() };
+                        chunked_vjp::vjp_finish(
+                            &b[o..],
+                            &c[o..],
+                            &r[at..at + len],
+                            &s[at..at + len],
+                            &dbar[at..at + len],
+                            local,
+                            rbar_e[t],
+                            sbar_in[t],
+                            sinv_e,
+                            &mut rbar[..len],
+                            &mut lg,
+                        )
+                    };
+                    let zc = res.map_err(|e| e.at_row(row))?;
+                    let off = st - o;
+                    ga.copy_from_slice(&la[off..off + ga.len()]);
+                    gb.copy_from_slice(&lb[off..off + gb.len()]);
+                    gc.copy_from_slice(&lc[off..off + gc.len()]);
+                    // Gradients that overflowed the compute type (as muse-core checks).
+                    for (idx, g) in ga.iter().enumerate() {
+                        let kb = (idx < gb.len()).then(|| (gb[idx], gc[idx]));
+                        let bad = !g.is_finite()
+                            || kb.is_some_and(|(x, y)| !(x.is_finite() && y.is_finite()));
+                        if bad {
+                            return Err(ResolventError::OutputOverflow {
+                                row,
+                                index: st + idx,
+                            });
+                        }
+                    }
+                    Ok(zc)
+                },
+            )
+            .collect(),
+    )?;
+    let mut total = zero::<S::Real>();
+    for (row, zs) in zbars.chunks(k).enumerate() {
+        let zr = zs.iter().fold(zero::<S::Real>(), |acc, &x| acc + x);
+        if !(zr.re.is_finite() && zr.im.is_finite()) {
+            return Err(ResolventError::OutputOverflow { row, index: m });
+        }
+        total = total + zr;
+    }
+    Ok(total)
 }

@@ -280,7 +280,8 @@ fn vjp_is_bitwise_sequential<S: Scalar>() {
             let (zbar, want_zbar) = if causal {
                 let mut scratch = zeros(cz::<S::Real>(), core::causal_resolvent_vjp_scratch(n));
                 (
-                    causal_resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, grad).unwrap(),
+                    causal_resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, grad, Split::Rows)
+                        .unwrap(),
                     core::causal_resolvent_vjp_batch(
                         n,
                         &p.a,
@@ -296,7 +297,7 @@ fn vjp_is_bitwise_sequential<S: Scalar>() {
             } else {
                 let mut scratch = zeros(cz::<S::Real>(), core::resolvent_vjp_scratch(n));
                 (
-                    resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, grad).unwrap(),
+                    resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, grad, Split::Rows).unwrap(),
                     core::resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, want_grad, &mut scratch)
                         .unwrap(),
                 )
@@ -349,6 +350,7 @@ fn vjp_zbar_sums_rows() {
             b: &mut gb,
             c: &mut gc,
         },
+        Split::Auto,
     )
     .unwrap();
     let mut sum = Complex::new(0.0, 0.0);
@@ -367,11 +369,152 @@ fn vjp_zbar_sums_rows() {
                 b: &mut rb,
                 c: &mut rc,
             },
+            Split::Rows,
         )
         .unwrap();
         assert_eq!(&ga[o..o + n], &ra[..]);
     }
     assert!((zbar - sum).norm() <= 1e-12 * sum.norm());
+}
+
+/// Runs a parallel VJP; returns (ḡa, ḡb, ḡc, z̄) widened to f64.
+type Grads = (Vec<f64>, Vec<f64>, Vec<f64>, Complex<f64>);
+
+fn par_vjp<S: Scalar>(
+    p: &Batch<S>,
+    z: Complex<S::Real>,
+    w: &[Complex<S>],
+    causal: bool,
+    split: Split,
+) -> Result<Grads, ResolventError> {
+    let rows = p.a.len().checked_div(p.n).unwrap_or(0);
+    let m = p.n.saturating_sub(1);
+    let r0 = S::Real::ZERO;
+    let (mut ga, mut gb, mut gc) = (
+        zeros(r0, rows * p.n),
+        zeros(r0, rows * m),
+        zeros(r0, rows * m),
+    );
+    let grad = VjpOut {
+        a: &mut ga,
+        b: &mut gb,
+        c: &mut gc,
+    };
+    let zbar = if causal {
+        causal_resolvent_vjp_batch(p.n, &p.a, &p.b, &p.c, z, w, grad, split)?
+    } else {
+        resolvent_vjp_batch(p.n, &p.a, &p.b, &p.c, z, w, grad, split)?
+    };
+    let f = |v: Vec<S::Real>| v.into_iter().map(Real::to_f64).collect::<Vec<f64>>();
+    Ok((
+        f(ga),
+        f(gb),
+        f(gc),
+        Complex::new(zbar.re.to_f64(), zbar.im.to_f64()),
+    ))
+}
+
+/// ‖x − y‖₂ / ‖y‖₂ over a whole gradient vector.
+fn rel_l2(x: &[f64], y: &[f64]) -> f64 {
+    let num: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+    let den: f64 = y.iter().map(|b| b * b).sum();
+    if den == 0.0 {
+        num.sqrt()
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+fn vjp_chunks_match_rows<S: Scalar>(tol: f64) {
+    let z = Complex::new(S::Real::from_f64(0.2), S::Real::from_f64(0.8));
+    for (seed, &(rows, n, chunk)) in CHUNKED.iter().enumerate() {
+        let p = batch::<S>(rows, n, 400 + seed as u64);
+        let w = cotangent::<S>(rows * n, 500 + seed as u64);
+        for causal in [false, true] {
+            let want = par_vjp(&p, z, &w, causal, Split::Rows).unwrap();
+            let got = par_vjp(&p, z, &w, causal, Split::Chunks(chunk)).unwrap();
+            let errs = [
+                rel_l2(&got.0, &want.0),
+                rel_l2(&got.1, &want.1),
+                rel_l2(&got.2, &want.2),
+                (got.3 - want.3).norm() / want.3.norm(),
+            ];
+            for e in errs {
+                assert!(
+                    e <= tol,
+                    "{} rows={rows} n={n} chunk={chunk} causal={causal}: {errs:?}",
+                    S::NAME
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn vjp_chunks_match_sequential_f64() {
+    vjp_chunks_match_rows::<f64>(1e-10);
+}
+
+#[test]
+fn vjp_chunks_match_sequential_f32() {
+    vjp_chunks_match_rows::<f32>(1e-4);
+}
+
+#[test]
+fn vjp_chunks_match_core_chunked_vjp_f64() {
+    let (n, chunk) = (2000, 300);
+    let p = batch::<f64>(1, n, 21);
+    let w = cotangent::<f64>(n, 22);
+    let z = Complex::new(-0.3, 0.7);
+    let (mut ga, mut gb, mut gc) = (zeros(0.0, n), zeros(0.0, n - 1), zeros(0.0, n - 1));
+    let mut scratch = zeros(
+        cz::<f64>(),
+        core::chunked_vjp::resolvent_vjp_chunked_scratch(n),
+    );
+    let grad = VjpOut {
+        a: &mut ga,
+        b: &mut gb,
+        c: &mut gc,
+    };
+    let zbar = core::chunked_vjp::resolvent_vjp_chunked(
+        &p.a,
+        &p.b,
+        &p.c,
+        z,
+        &w,
+        chunk,
+        grad,
+        &mut scratch,
+    )
+    .unwrap();
+    let got = par_vjp(&p, z, &w, false, Split::Chunks(chunk)).unwrap();
+    assert!(rel_l2(&got.0, &ga) <= 1e-13 && rel_l2(&got.1, &gb) <= 1e-13);
+    assert!(rel_l2(&got.2, &gc) <= 1e-13 && (got.3 - zbar).norm() <= 1e-13 * zbar.norm());
+}
+
+#[test]
+fn vjp_errors_name_row_and_index_for_every_split() {
+    let (rows, n) = (4, 6000);
+    let z = Complex::new(0.3, 0.7);
+    let p = batch::<f64>(rows, n, 23);
+    for split in [Split::Rows, Split::Chunks(1000), Split::Chunks(MIN_CHUNK)] {
+        for causal in [false, true] {
+            for (row, index) in [(0, 0), (3, 5999), (2, 4321)] {
+                let mut w = cotangent::<f64>(rows * n, 24);
+                w[row * n + index] = Complex::new(f64::NAN, 0.0);
+                let err = par_vjp(&p, z, &w, causal, split).unwrap_err();
+                assert_eq!(
+                    err,
+                    ResolventError::NonFiniteInput {
+                        arg: Arg::W,
+                        row,
+                        index
+                    },
+                    "{split:?} causal={causal}"
+                );
+            }
+        }
+    }
 }
 
 /// Puts NaN into `a[row, index]`.
@@ -434,24 +577,18 @@ fn lowest_failing_row_is_reported() {
         zeros(0.0, rows * m),
         zeros(0.0, rows * m),
     );
-    let err = resolvent_vjp_batch(
-        n,
-        &p.a,
-        &p.b,
-        &p.c,
-        z,
-        &w,
-        VjpOut {
+    for split in [Split::Rows, Split::Chunks(1024)] {
+        let grad = VjpOut {
             a: &mut ga,
             b: &mut gb,
             c: &mut gc,
-        },
-    )
-    .unwrap_err();
-    assert!(
-        matches!(err, ResolventError::NonFiniteInput { row: 2, .. }),
-        "{err:?}"
-    );
+        };
+        let err = resolvent_vjp_batch(n, &p.a, &p.b, &p.c, z, &w, grad, split).unwrap_err();
+        assert!(
+            matches!(err, ResolventError::NonFiniteInput { row: 2, .. }),
+            "{split:?}: {err:?}"
+        );
+    }
 }
 
 #[test]

@@ -375,9 +375,9 @@ fn vjp<S: Storage>(sys: &SystemArgs, w_path: &Path, out: &Path) -> anyhow::Resul
     };
     let (a, b, c) = (&s.a.data, &s.b.data, &s.c.data);
     let res = if sys.causal {
-        par::causal_resolvent_vjp_batch(s.n, a, b, c, s.z, &w, grad)
+        par::causal_resolvent_vjp_batch(s.n, a, b, c, s.z, &w, grad, Split::Auto)
     } else {
-        par::resolvent_vjp_batch(s.n, a, b, c, s.z, &w, grad)
+        par::resolvent_vjp_batch(s.n, a, b, c, s.z, &w, grad, Split::Auto)
     };
     let zbar = res.map_err(|e| explain::<S>(e, sys, Some(w_path), s.two_d()))?;
     let f64s = |v: Vec<S::Real>| v.into_iter().map(Real::to_f64).collect::<Vec<f64>>();
