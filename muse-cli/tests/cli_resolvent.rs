@@ -684,3 +684,80 @@ fn unwritable_output_exits_1() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("G.npy"));
 }
+
+#[test]
+fn long_single_row_in_a_wide_pool_uses_chunks_and_matches_muse_core() {
+    // RAYON_NUM_THREADS=8 makes Split::Auto pick chunks for one row of 20 000 (on any host).
+    let d = dir("long_row");
+    let n = 20_000;
+    let (f, a, b, c) = write_system(&d, &[n], 14);
+    let z = Complex::new(0.1, 0.7);
+    let wv: Vec<Complex<f64>> = values(n, 15)
+        .into_iter()
+        .map(|x| Complex::new(x, -0.5 * x))
+        .collect();
+    let fw = d.join("W.npy");
+    npy::write(&fw, &Array::new(vec![n], wv.clone())).unwrap();
+    let (g, out) = (d.join("G.npy"), d.join("GRADS.npz"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_muse"))
+            .args(args)
+            .env("RAYON_NUM_THREADS", "8")
+            .output()
+            .unwrap()
+    };
+    let mut sargs = vec![
+        "resolvent",
+        "solve",
+        "--a",
+        s(&f.a),
+        "--b",
+        s(&f.b),
+        "--c",
+        s(&f.c),
+    ];
+    sargs.extend(["--z", "0.1,0.7", "--out", s(&g)]);
+    ok(&run(&sargs));
+    let got = npy::read::<Complex<f64>>(&g, &[1]).unwrap();
+    assert_close(
+        &got.data,
+        &core_solve::<f64>(n, &a, &b, &c, z, false),
+        1e-10,
+    );
+
+    let mut vargs = vec![
+        "resolvent",
+        "vjp",
+        "--a",
+        s(&f.a),
+        "--b",
+        s(&f.b),
+        "--c",
+        s(&f.c),
+    ];
+    vargs.extend(["--z", "0.1,0.7", "--w", s(&fw), "--out", s(&out)]);
+    ok(&run(&vargs));
+    let mut r = NpzReader::open(&out).unwrap();
+    let ga = r.read::<f64>("a", &[1]).unwrap().data;
+    let gz = r.read_scalar::<Complex<f64>>("z").unwrap();
+    let (mut wa, mut wb, mut wc) = (vec![0.0; n], vec![0.0; n - 1], vec![0.0; n - 1]);
+    let mut scratch = vec![Complex::new(0.0, 0.0); core::resolvent_vjp_scratch(n)];
+    let grad = VjpOut {
+        a: &mut wa,
+        b: &mut wb,
+        c: &mut wc,
+    };
+    let want_z = core::resolvent_vjp(&a, &b, &c, z, &wv, grad, &mut scratch).unwrap();
+    assert!(
+        (gz - want_z).norm() <= 1e-10 * want_z.norm(),
+        "{gz} vs {want_z}"
+    );
+    let err: f64 = ga
+        .iter()
+        .zip(&wa)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let norm: f64 = wa.iter().map(|y| y * y).sum::<f64>().sqrt();
+    assert!(err <= 1e-10 * norm, "{err} vs {norm}");
+}
