@@ -761,3 +761,54 @@ fn long_single_row_in_a_wide_pool_uses_chunks_and_matches_muse_core() {
     let norm: f64 = wa.iter().map(|y| y * y).sum::<f64>().sqrt();
     assert!(err <= 1e-10 * norm, "{err} vs {norm}");
 }
+
+#[test]
+fn vjp_f16_stores_inputs_and_w_in_f16() {
+    let d = dir("vjp_f16");
+    let n = 25;
+    let (f, a, b, c) = write_system(&d, &[n], 16);
+    let w: Vec<Complex<f32>> = values(n, 17)
+        .iter()
+        .map(|&x| Complex::new(x as f32, 0.25))
+        .collect();
+    let fw = d.join("W.npy");
+    npy::write(&fw, &Array::new(vec![n], w.clone())).unwrap();
+    let out = d.join("GRADS.npz");
+    let mut args = vec![
+        "resolvent",
+        "vjp",
+        "--a",
+        s(&f.a),
+        "--b",
+        s(&f.b),
+        "--c",
+        s(&f.c),
+    ];
+    args.extend(["--z", "0.1,0.9", "--dtype", "f16", "--causal"]);
+    args.extend(["--w", s(&fw), "--out", s(&out)]);
+    ok(&muse(&args));
+    let mut r = NpzReader::open(&out).unwrap();
+    let gc = r.read::<f64>("c", &[1]).unwrap().data;
+    let gz = r.read_scalar::<Complex<f64>>("z").unwrap();
+    let (a, b, c) = (
+        cast::<half::f16>(&a),
+        cast::<half::f16>(&b),
+        cast::<half::f16>(&c),
+    );
+    let w16: Vec<Complex<half::f16>> = w
+        .iter()
+        .map(|z| Complex::new(half::f16::from_f32(z.re), half::f16::from_f32(z.im)))
+        .collect();
+    let (mut wa, mut wb, mut wc) = (vec![0.0f32; n], vec![0.0f32; n - 1], vec![0.0f32; n - 1]);
+    let mut scratch = vec![Complex::new(0.0f32, 0.0); core::causal_resolvent_vjp_scratch(n)];
+    let grad = VjpOut {
+        a: &mut wa,
+        b: &mut wb,
+        c: &mut wc,
+    };
+    let want_z =
+        core::causal_resolvent_vjp(&a, &b, &c, Complex::new(0.1, 0.9), &w16, grad, &mut scratch)
+            .unwrap();
+    assert_eq!(gc, wc.iter().map(|&x| x as f64).collect::<Vec<_>>());
+    assert_eq!(gz, Complex::new(want_z.re as f64, want_z.im as f64));
+}
