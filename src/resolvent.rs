@@ -5,9 +5,11 @@
 //! muse-core's `*_batch` functions: `a` is `rows × n`, `b` and `c` are `rows × (n − 1)`,
 //! outputs and cotangents `rows × n`. Two ways to spread the work over threads ([`Split`]):
 //!
-//! - **[`Split::Rows`]**: one system per task, each evaluated by muse-core's sequential
-//!   functions. The result is bit-for-bit the sequential result. This is the right choice
-//!   whenever there are at least as many systems as threads.
+//! - **[`Split::Rows`]**: one system per task (or, when there are at least eight rows per
+//!   thread, blocks of eight rows, which muse-core's batch forward may run in lock-step),
+//!   each evaluated by muse-core's sequential functions. The result is bit-for-bit the
+//!   sequential result. This is the right choice whenever there are at least as many
+//!   systems as threads.
 //! - **[`Split::Chunks`]**: for a few long systems. Each row is cut into chunks
 //!   `[jL, (j+1)L)` and evaluated with the transfer-matrix form of
 //!   [`muse_core::resolvent::chunked`] in three phases:
@@ -266,6 +268,21 @@ fn forward_batch<S: Scalar>(
     }
 }
 
+/// Rows muse-core's batch forward can run in lock-step when given `LANE_ROWS · n` of scratch
+/// (bit-identical to one row at a time; with less scratch it runs row by row).
+const LANE_ROWS: usize = 8;
+
+/// The batch row an error names, if any.
+fn error_row(e: &ResolventError) -> Option<usize> {
+    match *e {
+        ResolventError::NonFiniteInput { row, .. }
+        | ResolventError::ZeroPivot { row, .. }
+        | ResolventError::NonFinitePivot { row, .. }
+        | ResolventError::OutputOverflow { row, .. } => Some(row),
+        ResolventError::LengthMismatch { .. } => None,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn forward_rows<S: Scalar>(
     n: usize,
@@ -277,25 +294,41 @@ fn forward_rows<S: Scalar>(
     causal: bool,
 ) -> Result<(), ResolventError> {
     let m = n - 1;
+    let rows = out.len() / n;
+    // Blocks of LANE_ROWS rows (muse-core's lock-step batch path) when there are enough of
+    // them to keep every thread busy; single rows otherwise.
+    let block = if rows >= LANE_ROWS * rayon::current_num_threads() {
+        LANE_ROWS
+    } else {
+        1
+    };
     let scratch_len = if causal {
         0
     } else {
-        core_resolvent::resolvent_diag_scratch(n)
+        block * core_resolvent::resolvent_diag_scratch(n)
     };
     let errors: Vec<ResolventError> = out
-        .par_chunks_mut(n)
+        .par_chunks_mut(block * n)
         .enumerate()
-        .with_min_len((ROW_TASK_ELEMENTS / n).max(1))
+        .with_min_len((ROW_TASK_ELEMENTS / (block * n)).max(1))
         .map_init(
             || vec![zero::<S::Real>(); scratch_len],
-            |scratch, (row, o)| {
-                let (a, b, c) = (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m));
+            |scratch, (k, o)| {
+                let (first, count) = (k * block, o.len() / n);
+                let (a, b, c) = (
+                    &a[first * n..(first + count) * n],
+                    &b[first * m..(first + count) * m],
+                    &c[first * m..(first + count) * m],
+                );
                 let res = if causal {
-                    core_resolvent::causal_resolvent(a, b, c, z, o)
+                    core_resolvent::causal_resolvent_batch(n, a, b, c, z, o)
                 } else {
-                    core_resolvent::resolvent_diag(a, b, c, z, o, scratch)
+                    core_resolvent::resolvent_diag_batch(n, a, b, c, z, o, scratch)
                 };
-                res.map_err(|e| e.at_row(row))
+                res.map_err(|e| match error_row(&e) {
+                    Some(r) => e.at_row(first + r),
+                    None => e,
+                })
             },
         )
         .filter_map(Result::err)

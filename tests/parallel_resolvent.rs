@@ -675,3 +675,37 @@ proptest! {
         prop_assert!(err <= 1e-11, "rel err {:e}", err);
     }
 }
+
+#[test]
+fn errors_in_lock_step_row_blocks_name_the_absolute_row() {
+    // 40 rows on 2 threads: the rows path hands muse-core blocks of 8 rows.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (rows, n) = (40, 50);
+    let z = Complex::new(0.3, 0.7);
+    let clean = batch::<f64>(rows, n, 25);
+    let want = core_forward(&clean, z, false);
+    let got = pool
+        .install(|| par_forward(&clean, z, false, Split::Rows))
+        .unwrap();
+    assert_eq!(got, want);
+    for (row, index) in [(29, 7), (8, 0), (39, 49)] {
+        let mut p = batch::<f64>(rows, n, 25);
+        poison(&mut p, row, index);
+        for causal in [false, true] {
+            let err = pool
+                .install(|| par_forward(&p, z, causal, Split::Rows))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                ResolventError::NonFiniteInput {
+                    arg: Arg::A,
+                    row,
+                    index
+                }
+            );
+        }
+    }
+}
