@@ -1,7 +1,7 @@
 //! Criterion harness listing every benchmark group.
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main};
 
-fn placeholder(_c: &mut Criterion) {}
+mod parallel_resolvent;
 
-criterion_group!(benches, placeholder);
+criterion_group!(benches, parallel_resolvent::benches);
 criterion_main!(benches);
