@@ -9,6 +9,8 @@ pub use muse_core as core;
 #[cfg(feature = "gpu")]
 pub use muse_gpu as gpu;
 
+pub mod bench;
 pub mod npy;
 pub mod ode;
+pub mod report;
 pub mod resolvent;

@@ -2,8 +2,10 @@
 //! `run(args) -> anyhow::Result<()>`. Errors print one line; bad input exits with code 2
 //! (see [`error::UsageError`]), any other failure with code 1.
 
+mod bench;
 mod cli;
 mod error;
+mod report;
 mod resolvent;
 
 use std::process::ExitCode;
