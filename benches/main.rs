@@ -1,6 +1,7 @@
 //! Criterion harness listing every benchmark group.
 use criterion::{criterion_group, criterion_main};
 
+mod parallel_resolvent;
 mod resolvent;
 
 criterion_group! {
@@ -8,4 +9,5 @@ criterion_group! {
     config = resolvent::config();
     targets = resolvent::benches
 }
-criterion_main!(resolvent_benches);
+criterion_group!(benches, parallel_resolvent::benches);
+criterion_main!(resolvent_benches, benches);

@@ -4,4 +4,6 @@ mod adjoint;
 mod common;
 mod hamiltonian;
 mod leapfrog;
+mod npy;
+mod parallel_resolvent;
 mod resolvent;
