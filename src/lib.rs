@@ -11,3 +11,4 @@ pub use muse_gpu as gpu;
 
 pub mod npy;
 pub mod resolvent;
+pub mod lm;

@@ -1,1 +1,2 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
+mod lm;

@@ -1,0 +1,1 @@
+//! KPI runners (placeholder, filled below).
