@@ -17,6 +17,9 @@ enum Command {
     /// Diagonal of (T − zI)⁻¹ and its gradient on NumPy files.
     #[command(subcommand)]
     Resolvent(crate::resolvent::Command),
+    /// The causal MUSE language model: train, eval, score, generate.
+    #[command(subcommand)]
+    Lm(crate::lm::Command),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -24,5 +27,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Resolvent(cmd) => crate::resolvent::run(cmd),
+        Command::Lm(cmd) => crate::lm::run(cmd),
     }
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod error;
+mod lm;
 mod resolvent;
 
 use std::process::ExitCode;

@@ -381,12 +381,20 @@ impl<R: Float> Model<R> {
             .zip(self.cache.logits.par_chunks_exact(v))
             .zip(targets.par_iter())
             .map(|((g, row), &t)| {
-                let lse = log_sum_exp(row);
+                let Some(m) = finite_max(row) else {
+                    g.iter_mut().for_each(|v| *v = R::from_f64(f64::NAN));
+                    return R::from_f64(f64::NAN);
+                };
+                // One exponential per logit: g = e^{ℓ−m}, then scale by 1/(n Σ e^{ℓ−m}).
+                let mut sum = R::ZERO;
                 for (gj, &lj) in g.iter_mut().zip(row) {
-                    *gj = (lj - lse).exp() * inv_rows;
+                    *gj = (lj - m).exp_fast();
+                    sum += *gj;
                 }
+                let scale = inv_rows / sum;
+                g.iter_mut().for_each(|v| *v *= scale);
                 g[t as usize] -= inv_rows;
-                lse - row[t as usize]
+                m + sum.ln() - row[t as usize]
             })
             .reduce(|| R::ZERO, |a, b| a + b);
         let c = std::mem::take(&mut self.cache);
@@ -428,12 +436,28 @@ impl Model<f32> {
     }
 }
 
+/// The maximum of `x`, or `None` if `x` is empty or has a NaN or infinite entry.
+pub fn finite_max<R: Float>(x: &[R]) -> Option<R> {
+    let mut m = *x.first()?;
+    let mut ok = true;
+    for &v in x {
+        // `v - v` is 0 for finite v, NaN for ±∞ and NaN.
+        ok &= v - v == R::ZERO;
+        if v > m {
+            m = v;
+        }
+    }
+    ok.then_some(m)
+}
+
 /// `log Σ_j exp(x_j)`, shifted by the maximum; NaN if any entry is not finite.
 pub fn log_sum_exp<R: Float>(x: &[R]) -> R {
-    if x.iter().any(|v| !v.is_finite()) {
+    let Some(m) = finite_max(x) else {
         return R::from_f64(f64::NAN);
+    };
+    let mut s = R::ZERO;
+    for &v in x {
+        s += (v - m).exp_fast();
     }
-    let m = x.iter().fold(R::ZERO - R::MAX, |m, &v| m.max(v));
-    let s = x.iter().fold(R::ZERO, |s, &v| s + (v - m).exp());
     m + s.ln()
 }
