@@ -9,6 +9,6 @@ pub use muse_core as core;
 #[cfg(feature = "gpu")]
 pub use muse_gpu as gpu;
 
+pub mod lm;
 pub mod npy;
 pub mod resolvent;
-pub mod lm;

@@ -93,7 +93,10 @@ fn layernorm_backward_matches_finite_differences_f64() {
     let mut ln = LayerNorm::<f64>::new("ln", d);
     ln.gain.value = randn(d, &mut r);
     ln.shift.value = randn(d, &mut r);
-    let x: Vec<f64> = randn(rows * d, &mut r).iter().map(|v| 3.0 * v + 0.5).collect();
+    let x: Vec<f64> = randn(rows * d, &mut r)
+        .iter()
+        .map(|v| 3.0 * v + 0.5)
+        .collect();
     let w = randn(rows * d, &mut r);
     let loss = |l: &LayerNorm<f64>, x: &[f64]| {
         let (mut y, mut m, mut s) = (vec![0.0; rows * d], vec![0.0; rows], vec![0.0; rows]);
@@ -160,7 +163,10 @@ fn embedding_backward_scatters_into_the_rows_used() {
         assert_eq!(e.table.grad[j], 0.0);
     }
     let mut out = vec![0.0; 6];
-    assert!(matches!(e.forward(&[1, 5], &mut out), Err(LmError::Input(_))));
+    assert!(matches!(
+        e.forward(&[1, 5], &mut out),
+        Err(LmError::Input(_))
+    ));
 }
 
 fn mixer_loss(m: &Mixer<f64>, x: &[f64], w: &[f64], bsz: usize, n: usize) -> f64 {
@@ -255,8 +261,11 @@ fn ffn_backward_matches_finite_differences_f64() {
         loss(&ffn, &xp)
     });
     assert_close("ffn dx", &dx, &fd_x);
-    let analytic: Vec<(String, Vec<f64>)> =
-        f.params().iter().map(|p| (p.name.clone(), p.grad.clone())).collect();
+    let analytic: Vec<(String, Vec<f64>)> = f
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.grad.clone()))
+        .collect();
     for (k, (name, grad)) in analytic.iter().enumerate() {
         let fd = numeric(grad.len(), |i, dd| {
             let mut fp = ffn.clone();
@@ -291,8 +300,11 @@ fn model_gradient_matches_finite_differences(stage: Stage) {
     m.forward(&x, bsz, n).unwrap();
     let loss = m.backward(&y).unwrap();
     assert!((loss - model_loss(&model, &x, &y, bsz, n)).abs() < 1e-12);
-    let analytic: Vec<(String, Vec<f64>)> =
-        m.params().iter().map(|p| (p.name.clone(), p.grad.clone())).collect();
+    let analytic: Vec<(String, Vec<f64>)> = m
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.grad.clone()))
+        .collect();
     for (k, (name, grad)) in analytic.iter().enumerate() {
         let fd = numeric(grad.len(), |i, dd| {
             let mut mp = model.clone();
@@ -327,7 +339,11 @@ fn causal_prefix_is_unchanged(stage: Stage) {
     let lp1 = model.log_probs(&y).unwrap();
     model.forward(&x2, 1, 8).unwrap();
     let lp2 = model.log_probs(&y).unwrap();
-    assert_eq!(lp1[..5], lp2[..5], "a later token changed an earlier log-probability");
+    assert_eq!(
+        lp1[..5],
+        lp2[..5],
+        "a later token changed an earlier log-probability"
+    );
     assert_ne!(lp1[5], lp2[5]);
     // The prefix alone (a different N) gives the same log-probabilities.
     model.forward(&x1[..5], 1, 5).unwrap();
@@ -420,7 +436,10 @@ fn checkpoint_round_trip_reproduces_logits_exactly() {
     assert_eq!(model.logits(), loaded.logits());
     // A corrupted file is an error, not a panic.
     std::fs::write(dir.join("model.safetensors"), b"garbage").unwrap();
-    assert!(matches!(checkpoint::load(&dir), Err(LmError::Checkpoint(_))));
+    assert!(matches!(
+        checkpoint::load(&dir),
+        Err(LmError::Checkpoint(_))
+    ));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -430,7 +449,10 @@ fn tokenizer_round_trip() {
     let tok = Tokenizer::from_text(text);
     let ids = tok.encode(text);
     // Whitespace is normalised to single spaces, lines end with <eos>.
-    assert_eq!(tok.decode(&ids).unwrap(), "the cat sat\n\n= heading =\nthe mat , 3 @.@ 5\n");
+    assert_eq!(
+        tok.decode(&ids).unwrap(),
+        "the cat sat\n\n= heading =\nthe mat , 3 @.@ 5\n"
+    );
     assert_eq!(tok.encode(&tok.decode(&ids).unwrap()), ids);
     assert_eq!(ids.iter().filter(|&&i| i == 1).count(), 4);
     // Unknown words map to <unk>, which decodes as itself.
@@ -448,8 +470,8 @@ fn eval_windows_predict_every_token_once() {
         for batch in eval_batches(len, b, n) {
             assert!(batch.starts.len() <= b);
             for s in batch.starts {
-                for t in s + 1..s + batch.n + 1 {
-                    seen[t] += 1;
+                for c in &mut seen[s + 1..s + batch.n + 1] {
+                    *c += 1;
                 }
             }
         }
@@ -492,5 +514,7 @@ fn stage2_without_the_adjoint_is_a_clear_error() {
         return;
     }
     let err = Model::<f32>::new(tiny_config(Stage::Two)).unwrap_err();
-    assert!(err.to_string().contains("Stage 2 needs the Hamiltonian adjoint"));
+    assert!(err
+        .to_string()
+        .contains("Stage 2 needs the Hamiltonian adjoint"));
 }

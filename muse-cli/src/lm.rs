@@ -186,7 +186,9 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 
 fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     if a.device == Device::Cuda {
-        return Err(usage("the language model trains on the CPU only (--device cpu)"));
+        return Err(usage(
+            "the language model trains on the CPU only (--device cpu)",
+        ));
     }
     let stage = Stage::from_number(a.stage).map_err(lm_err)?;
     let (tok, train_ids) = tokenizer_from_file(&a.train).map_err(lm_err)?;
@@ -261,7 +263,11 @@ fn run_score(a: ScoreArgs) -> anyhow::Result<()> {
     let text = read_text(&a.text).map_err(lm_err)?;
     let lp = score_text(&mut model, &tok, &text, a.seq_len, &a.out).map_err(lm_err)?;
     let bad = lp.iter().filter(|v| !v.is_finite()).count();
-    eprintln!("muse lm score: {} log-probabilities → {}", lp.len(), a.out.display());
+    eprintln!(
+        "muse lm score: {} log-probabilities → {}",
+        lp.len(),
+        a.out.display()
+    );
     if bad > 0 {
         anyhow::bail!("{bad} log-probabilities are not finite");
     }
@@ -276,8 +282,15 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
     if prompt.is_empty() {
         return Err(usage("the prompt has no words"));
     }
-    let new = generate(&mut model, &prompt, a.max_tokens, a.temperature, a.context, a.seed)
-        .map_err(lm_err)?;
+    let new = generate(
+        &mut model,
+        &prompt,
+        a.max_tokens,
+        a.temperature,
+        a.context,
+        a.seed,
+    )
+    .map_err(lm_err)?;
     let text = tok.decode(&new).map_err(lm_err)?;
     println!("{} {}", tok.decode(&prompt).map_err(lm_err)?, text);
     Ok(())

@@ -12,11 +12,11 @@
 //! - [`throughput`]: forward tokens/s at `B = 4`, `N = 512`; forward + backward; the batch
 //!   sweep `1 → 8`.
 
-use super::data::{read_text, random_batch};
+use super::adamw::AdamW;
+use super::data::{random_batch, read_text};
 use super::eval::{evaluate, unigram_ppl, EvalReport};
 use super::train::{train, TrainConfig, TrainReport};
 use super::{LmError, Model, ModelConfig, Stage, Tokenizer};
-use super::adamw::AdamW;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -551,14 +551,24 @@ fn timed(
 /// [`LmError::Config`] for a bad configuration; layer errors.
 pub fn throughput(cfg: &ThroughputConfig) -> Result<ThroughputResult, LmError> {
     if cfg.iters == 0 || cfg.batch == 0 || cfg.seq_len == 0 {
-        return Err(LmError::Config("iters, batch and seq_len must be positive".into()));
+        return Err(LmError::Config(
+            "iters, batch and seq_len must be positive".into(),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut model = cfg.model.build(0)?;
     model.round_weights_to_f16();
     let (b, n) = (cfg.batch, cfg.seq_len);
     let fwd = timed(&mut model, b, n, cfg.warmup, cfg.iters, false, &mut rng)?;
-    let fb = timed(&mut model, b, n, cfg.warmup.min(1), cfg.iters, true, &mut rng)?;
+    let fb = timed(
+        &mut model,
+        b,
+        n,
+        cfg.warmup.min(1),
+        cfg.iters,
+        true,
+        &mut rng,
+    )?;
     let mut sweep = Vec::new();
     for &bs in &cfg.batch_sweep {
         let t = timed(&mut model, bs, n, 0, 1, false, &mut rng)?;

@@ -32,6 +32,16 @@ pub struct EvalReport {
     pub ok: bool,
 }
 
+/// Where a batch's predictions lie in the output of [`token_log_probs`] and whether they
+/// were all finite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchStatus {
+    /// Number of predictions.
+    pub len: usize,
+    /// Whether every log-probability was finite.
+    pub finite: bool,
+}
+
 /// Per-token log-probabilities of `tokens[1..]` (natural log; NaN/Inf left as computed), and
 /// the number of batches and of non-finite batches.
 ///
@@ -42,7 +52,7 @@ pub fn token_log_probs(
     tokens: &[u32],
     bsz: usize,
     n: usize,
-) -> Result<(Vec<f32>, Vec<(usize, usize, bool)>), LmError> {
+) -> Result<(Vec<f32>, Vec<BatchStatus>), LmError> {
     if tokens.len() < 2 {
         return Err(LmError::Input("need at least 2 tokens to evaluate".into()));
     }
@@ -68,7 +78,10 @@ pub fn token_log_probs(
         for (k, &s) in b.starts.iter().enumerate() {
             out[s..s + b.n].copy_from_slice(&lp[k * b.n..(k + 1) * b.n]);
         }
-        batches.push((b.starts[0], b.starts.len() * b.n, finite));
+        batches.push(BatchStatus {
+            len: b.starts.len() * b.n,
+            finite,
+        });
     }
     Ok((out, batches))
 }
@@ -89,7 +102,7 @@ pub fn evaluate(
     let (mut failed, mut failed_tokens) = (0, 0);
     let mut pos = 0usize;
     // Batches cover `lp` in order; walk them to sum the finite ones.
-    for &(_, len, finite) in &batches {
+    for &BatchStatus { len, finite } in &batches {
         if finite {
             nll -= lp[pos..pos + len].iter().map(|&v| v as f64).sum::<f64>();
             count += len;
@@ -99,7 +112,11 @@ pub fn evaluate(
         }
         pos += len;
     }
-    let mean_nll = if count > 0 { nll / count as f64 } else { f64::NAN };
+    let mean_nll = if count > 0 {
+        nll / count as f64
+    } else {
+        f64::NAN
+    };
     Ok(EvalReport {
         ppl: mean_nll.exp(),
         mean_nll,

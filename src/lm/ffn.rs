@@ -32,7 +32,14 @@ impl<R: Float> FeedForward<R> {
         let out_std = 1.0 / ((4 * d) as f64).sqrt() / ((2 * layers.max(1)) as f64).sqrt();
         FeedForward {
             ln: LayerNorm::new(&format!("{name}.ln"), d),
-            fc1: Linear::new(&format!("{name}.fc1"), d, 4 * d, true, 1.0 / (d as f64).sqrt(), rng),
+            fc1: Linear::new(
+                &format!("{name}.fc1"),
+                d,
+                4 * d,
+                true,
+                1.0 / (d as f64).sqrt(),
+                rng,
+            ),
             fc2: Linear::new(&format!("{name}.fc2"), 4 * d, d, true, out_std, rng),
             cache: Cache::default(),
         }
@@ -47,7 +54,8 @@ impl<R: Float> FeedForward<R> {
         c.rstd.resize(rows, R::ZERO);
         c.pre.resize(rows * 4 * d, R::ZERO);
         c.act.resize(rows * 4 * d, R::ZERO);
-        self.ln.forward(x, rows, &mut c.ln_out, &mut c.mean, &mut c.rstd);
+        self.ln
+            .forward(x, rows, &mut c.ln_out, &mut c.mean, &mut c.rstd);
         self.fc1.forward(&c.ln_out, rows, &mut c.pre);
         gelu::forward(&c.pre, &mut c.act);
         self.fc2.forward(&c.act, rows, out);

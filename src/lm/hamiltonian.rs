@@ -8,8 +8,7 @@
 use super::{Float, LmError, Param};
 
 /// The message given while muse-core has no Hamiltonian adjoint.
-pub const STAGE2_UNAVAILABLE: &str =
-    "Stage 2 needs the Hamiltonian adjoint (not yet in muse-core)";
+pub const STAGE2_UNAVAILABLE: &str = "Stage 2 needs the Hamiltonian adjoint (not yet in muse-core)";
 
 /// Whether Stage 2 can be built with this muse-core.
 pub const fn available() -> bool {
@@ -37,7 +36,13 @@ impl<R: Float> HamiltonianBlock<R> {
 
     /// # Errors
     /// Always (see [`HamiltonianBlock::new`]).
-    pub fn backward(&mut self, _x: &[R], _dout: &[R], _rows: usize, _dx: &mut [R]) -> Result<(), LmError> {
+    pub fn backward(
+        &mut self,
+        _x: &[R],
+        _dout: &[R],
+        _rows: usize,
+        _dx: &mut [R],
+    ) -> Result<(), LmError> {
         Err(LmError::Hamiltonian(STAGE2_UNAVAILABLE.into()))
     }
 

@@ -69,7 +69,15 @@ impl<R: Float> LayerNorm<R> {
     ///
     /// # Panics
     /// If a buffer is too short.
-    pub fn backward(&mut self, x: &[R], dy: &[R], mean: &[R], rstd: &[R], rows: usize, dx: &mut [R]) {
+    pub fn backward(
+        &mut self,
+        x: &[R],
+        dy: &[R],
+        mean: &[R],
+        rstd: &[R],
+        rows: usize,
+        dx: &mut [R],
+    ) {
         let d = self.d;
         assert!(x.len() >= rows * d && dy.len() >= rows * d && dx.len() >= rows * d);
         let dr = R::from_usize(d);

@@ -52,8 +52,14 @@ pub(crate) fn matmul<R: Float>(
         }
         return;
     }
-    assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "matmul: lhs too short");
-    assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "matmul: rhs too short");
+    assert!(
+        a.len() > (m - 1) * a_rs + (k - 1) * a_cs,
+        "matmul: lhs too short"
+    );
+    assert!(
+        b.len() > (k - 1) * b_rs + (n - 1) * b_cs,
+        "matmul: rhs too short"
+    );
     let par = if m * n * k >= 1 << 15 {
         Parallelism::Rayon(0)
     } else {
@@ -111,7 +117,19 @@ impl<R: Float> Linear<R> {
     pub fn forward(&self, x: &[R], rows: usize, y: &mut [R]) {
         let (di, dout) = (self.d_in, self.d_out);
         assert!(x.len() >= rows * di && y.len() >= rows * dout);
-        matmul(rows, dout, di, y, false, x, di, 1, &self.weight.value, 1, di);
+        matmul(
+            rows,
+            dout,
+            di,
+            y,
+            false,
+            x,
+            di,
+            1,
+            &self.weight.value,
+            1,
+            di,
+        );
         if let Some(b) = &self.bias {
             for row in y[..rows * dout].chunks_exact_mut(dout) {
                 for (v, bj) in row.iter_mut().zip(&b.value) {
@@ -129,9 +147,33 @@ impl<R: Float> Linear<R> {
         let (di, dout) = (self.d_in, self.d_out);
         assert!(x.len() >= rows * di && dy.len() >= rows * dout);
         if let Some(dx) = dx {
-            matmul(rows, di, dout, dx, true, dy, dout, 1, &self.weight.value, di, 1);
+            matmul(
+                rows,
+                di,
+                dout,
+                dx,
+                true,
+                dy,
+                dout,
+                1,
+                &self.weight.value,
+                di,
+                1,
+            );
         }
-        matmul(dout, di, rows, &mut self.weight.grad, true, dy, 1, dout, x, di, 1);
+        matmul(
+            dout,
+            di,
+            rows,
+            &mut self.weight.grad,
+            true,
+            dy,
+            1,
+            dout,
+            x,
+            di,
+            1,
+        );
         if let Some(b) = &mut self.bias {
             for row in dy[..rows * dout].chunks_exact(dout) {
                 for (g, d) in b.grad.iter_mut().zip(row) {

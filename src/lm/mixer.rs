@@ -102,13 +102,24 @@ impl<R: Float> Mixer<R> {
         let h = channels;
         let mut shift_im = Param::filled(format!("{name}.shift_im"), &[h], 0.0, false);
         for (j, v) in shift_im.value.iter_mut().enumerate() {
-            let t = if h > 1 { j as f64 / (h - 1) as f64 } else { 1.0 };
+            let t = if h > 1 {
+                j as f64 / (h - 1) as f64
+            } else {
+                1.0
+            };
             *v = R::from_f64(softplus_inv(0.1 * 10f64.powf(t)));
         }
         let out_std = 1.0 / ((2 * h) as f64).sqrt() / ((2 * layers.max(1)) as f64).sqrt();
         Mixer {
             ln: LayerNorm::new(&format!("{name}.ln"), d),
-            proj_in: Linear::new(&format!("{name}.in"), d, h, true, 1.0 / (d as f64).sqrt(), rng),
+            proj_in: Linear::new(
+                &format!("{name}.in"),
+                d,
+                h,
+                true,
+                1.0 / (d as f64).sqrt(),
+                rng,
+            ),
             coupling_b: Param::filled(format!("{name}.coupling_b"), &[h], softplus_inv(0.7), false),
             coupling_c: Param::filled(format!("{name}.coupling_c"), &[h], softplus_inv(0.7), false),
             shift_re: Param::filled(format!("{name}.shift_re"), &[h], 0.0, false),
@@ -147,7 +158,8 @@ impl<R: Float> Mixer<R> {
         c.rstd.resize(rows, R::ZERO);
         c.a.resize(rows * h, R::ZERO);
         c.feat.resize(rows * 2 * h, R::ZERO);
-        self.ln.forward(x, rows, &mut c.ln_out, &mut c.mean, &mut c.rstd);
+        self.ln
+            .forward(x, rows, &mut c.ln_out, &mut c.mean, &mut c.rstd);
         self.proj_in.forward(&c.ln_out, rows, &mut c.a);
         let (bs, cs, zs) = self.coefficients();
         let c = &mut self.cache;

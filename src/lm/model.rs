@@ -115,6 +115,7 @@ impl ModelConfig {
 }
 
 /// One block: the mixer, then the stage's second half.
+#[allow(clippy::large_enum_variant)] // a handful of blocks per model; boxing buys nothing
 #[derive(Clone, Debug)]
 pub enum Block<R> {
     /// Mixer → feed-forward.
@@ -229,7 +230,14 @@ impl<R: Float> Model<R> {
             embedding: Embedding::new("embedding", config.vocab, d, 1.0, &mut rng),
             blocks,
             ln_f: LayerNorm::new("ln_f", d),
-            head: Linear::new("head", d, config.vocab, true, 1.0 / (d as f64).sqrt(), &mut rng),
+            head: Linear::new(
+                "head",
+                d,
+                config.vocab,
+                true,
+                1.0 / (d as f64).sqrt(),
+                &mut rng,
+            ),
             config,
             cache: Cache::default(),
         })
@@ -342,7 +350,9 @@ impl<R: Float> Model<R> {
             )));
         }
         if let Some(t) = targets.iter().find(|&&t| t as usize >= self.config.vocab) {
-            return Err(LmError::Input(format!("target id {t} outside the vocabulary")));
+            return Err(LmError::Input(format!(
+                "target id {t} outside the vocabulary"
+            )));
         }
         Ok(())
     }
@@ -371,7 +381,12 @@ impl<R: Float> Model<R> {
     /// [`LmError::Input`] for bad targets; errors of the layers' backward passes.
     pub fn backward(&mut self, targets: &[u32]) -> Result<R, LmError> {
         self.check_targets(targets)?;
-        let (bsz, n, d, v) = (self.cache.bsz, self.cache.n, self.config.d_model, self.config.vocab);
+        let (bsz, n, d, v) = (
+            self.cache.bsz,
+            self.cache.n,
+            self.config.d_model,
+            self.config.vocab,
+        );
         let rows = bsz * n;
         let nl = self.blocks.len();
         let inv_rows = R::ONE / R::from_usize(rows);
@@ -400,13 +415,23 @@ impl<R: Float> Model<R> {
         let c = std::mem::take(&mut self.cache);
         let result = (|| {
             let mut dlnf = vec![R::ZERO; rows * d];
-            self.head.backward(&c.lnf_out, &dlogits, rows, Some(&mut dlnf));
+            self.head
+                .backward(&c.lnf_out, &dlogits, rows, Some(&mut dlnf));
             let mut dx = vec![R::ZERO; rows * d];
-            self.ln_f.backward(&c.stream[2 * nl], &dlnf, &c.lnf_mean, &c.lnf_rstd, rows, &mut dx);
+            self.ln_f.backward(
+                &c.stream[2 * nl],
+                &dlnf,
+                &c.lnf_mean,
+                &c.lnf_rstd,
+                rows,
+                &mut dx,
+            );
             for l in (0..nl).rev() {
                 let mut dmid = vec![R::ZERO; rows * d];
                 match &mut self.blocks[l] {
-                    Block::One { ffn, .. } => ffn.backward(&c.stream[2 * l + 1], &dx, rows, &mut dmid),
+                    Block::One { ffn, .. } => {
+                        ffn.backward(&c.stream[2 * l + 1], &dx, rows, &mut dmid)
+                    }
                     Block::Two { ham, .. } => {
                         ham.backward(&c.stream[2 * l + 1], &dx, rows, &mut dmid)?
                     }
@@ -441,8 +466,7 @@ pub fn finite_max<R: Float>(x: &[R]) -> Option<R> {
     let mut m = *x.first()?;
     let mut ok = true;
     for &v in x {
-        // `v - v` is 0 for finite v, NaN for ±∞ and NaN.
-        ok &= v - v == R::ZERO;
+        ok &= v.is_finite();
         if v > m {
             m = v;
         }

@@ -40,7 +40,8 @@ pub fn score_text(
         .writer(std::io::BufWriter::new(file))
         .begin_nd()
         .map_err(|e| LmError::io(out, e))?;
-    w.extend(lp.iter().copied()).map_err(|e| LmError::io(out, e))?;
+    w.extend(lp.iter().copied())
+        .map_err(|e| LmError::io(out, e))?;
     w.finish().map_err(|e| LmError::io(out, e))?;
     Ok(lp)
 }

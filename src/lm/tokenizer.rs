@@ -50,7 +50,9 @@ impl Tokenizer {
                 return Err(LmError::Checkpoint(format!("bad vocabulary entry {w:?}")));
             }
             if index.insert(w.clone(), i as u32).is_some() {
-                return Err(LmError::Checkpoint(format!("repeated vocabulary entry {w:?}")));
+                return Err(LmError::Checkpoint(format!(
+                    "repeated vocabulary entry {w:?}"
+                )));
             }
         }
         Ok(Tokenizer { words, index })

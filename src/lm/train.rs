@@ -102,10 +102,14 @@ pub fn train(
     cfg: &TrainConfig,
 ) -> Result<TrainReport, LmError> {
     if cfg.batch == 0 || cfg.seq_len == 0 || cfg.tokens == 0 {
-        return Err(LmError::Config("batch, seq_len and tokens must be positive".into()));
+        return Err(LmError::Config(
+            "batch, seq_len and tokens must be positive".into(),
+        ));
     }
-    if !(cfg.lr.is_finite() && cfg.lr > 0.0) || !(0.0..1.0).contains(&cfg.warmup_frac) {
-        return Err(LmError::Config("lr must be positive, warmup_frac in [0, 1)".into()));
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0 && (0.0..1.0).contains(&cfg.warmup_frac)) {
+        return Err(LmError::Config(
+            "lr must be positive, warmup_frac in [0, 1)".into(),
+        ));
     }
     let per_step = cfg.batch * cfg.seq_len;
     let steps = cfg.tokens.div_ceil(per_step);
@@ -145,7 +149,10 @@ pub fn train(
             .sum::<f64>()
             .sqrt();
         if !norm.is_finite() {
-            return Err(LmError::NonFinite { what: "gradient", step });
+            return Err(LmError::NonFinite {
+                what: "gradient",
+                step,
+            });
         }
         if norm > cfg.grad_clip {
             let s = (cfg.grad_clip / norm) as f32;
