@@ -11,4 +11,5 @@ pub use muse_gpu as gpu;
 
 pub mod lm;
 pub mod npy;
+pub mod ode;
 pub mod resolvent;

@@ -1,2 +1,8 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
+
+mod adjoint;
+mod common;
+mod hamiltonian;
+mod leapfrog;
 mod lm;
+mod resolvent;

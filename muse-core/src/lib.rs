@@ -6,6 +6,12 @@
 //! - [`resolvent`]: the diagonal of `(T − zI)⁻¹` for a tridiagonal `T` in O(N), exactly and
 //!   without overflow (ratio form), its exact O(N) VJP, the causal (leading-block) variant,
 //!   and the chunked 2×2 transfer-matrix form used by parallel back ends.
+//! - [`hamiltonian`]: $H = \tfrac12|p|^2 + V(q)$ for many independent particles, the
+//!   [`hamiltonian::Potential`] trait and the exact-GELU [`hamiltonian::MlpPotential`].
+//! - [`integrator`]: Leapfrog in floating point and bit-reversible fixed point.
+//! - [`adjoint`]: the exact discrete adjoint of T Leapfrog steps with three memory
+//!   strategies, a reconstruction check and a fallback that fires.
+//! - [`energy`]: energy-conservation metrics (SPEC §8.4).
 //!
 //! Callers pass every buffer, including workspace (`scratch`), whose size is returned by the
 //! matching `*_scratch` function. Errors are small `Copy` enums.
@@ -20,8 +26,12 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod adjoint;
 pub mod complex;
+pub mod energy;
 pub mod error;
+pub mod hamiltonian;
+pub mod integrator;
 pub mod resolvent;
 pub mod scalar;
 
