@@ -2,12 +2,14 @@
 //! differences in f64, the whole model's gradient, causality, training, checkpoints, the
 //! tokenizer and the evaluation's handling of non-finite batches.
 
+use muse::core::adjoint::Strategy;
 use muse::lm::checkpoint;
 use muse::lm::data::eval_batches;
 use muse::lm::embedding::Embedding;
 use muse::lm::eval::{evaluate, unigram_ppl};
 use muse::lm::ffn::FeedForward;
 use muse::lm::gelu;
+use muse::lm::hamiltonian::HamiltonianBlock;
 use muse::lm::layernorm::LayerNorm;
 use muse::lm::linear::Linear;
 use muse::lm::mixer::Mixer;
@@ -311,8 +313,8 @@ fn model_gradient_matches_finite_differences(stage: Stage) {
             mp.params_mut()[k].value[i] += dd;
             model_loss(&mp, &x, &y, bsz, n)
         });
-        if name.starts_with("embedding") {
-            // Rows of tokens that do not occur have zero gradient; compare all the same.
+        if name.starts_with("embedding") || name.ends_with(".b2") {
+            // Rows of tokens that do not occur, and the energy offset b₂, have zero gradient.
             let scale = fd.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
             for (a, f) in grad.iter().zip(&fd) {
                 assert!((a - f).abs() <= 1e-7 * scale + 1e-6 * f.abs(), "{name}");
@@ -508,13 +510,105 @@ fn unigram_floor_matches_hand_count() {
     assert!((oracle - 1.0).abs() < 1e-12);
 }
 
+fn ham_block(strategy: Strategy, seed: u64) -> HamiltonianBlock<f64> {
+    let mut r = rng(seed);
+    let mut b = HamiltonianBlock::<f64>::new("h", 3, 10, 0.1, strategy, &mut r);
+    b.b1.value = randn(b.hidden, &mut r);
+    b.ln.gain.value = randn(3, &mut r);
+    b.ln.shift.value = randn(3, &mut r);
+    b
+}
+
+fn ham_loss(b: &HamiltonianBlock<f64>, x: &[f64], w: &[f64], rows: usize) -> f64 {
+    let mut b = b.clone();
+    let mut out = vec![0.0; x.len()];
+    b.forward(x, rows, &mut out).unwrap();
+    dot(&out, w)
+}
+
+fn ham_grads(b: &mut HamiltonianBlock<f64>, x: &[f64], w: &[f64], rows: usize) -> Vec<Vec<f64>> {
+    let mut out = vec![0.0; x.len()];
+    b.forward(x, rows, &mut out).unwrap();
+    let mut dx = vec![0.0; x.len()];
+    b.backward(x, w, rows, &mut dx).unwrap();
+    let mut g: Vec<Vec<f64>> = b.params().iter().map(|p| p.grad.clone()).collect();
+    g.push(dx);
+    g
+}
+
 #[test]
-fn stage2_without_the_adjoint_is_a_clear_error() {
-    if muse::lm::hamiltonian::available() {
-        return;
+fn hamiltonian_block_backward_matches_finite_differences_f64() {
+    let mut r = rng(21);
+    let rows = 4;
+    let block = ham_block(Strategy::Reversible, 22);
+    let x = randn(rows * 3, &mut r);
+    let w = randn(rows * 3, &mut r);
+    let mut b = block.clone();
+    let g = ham_grads(&mut b, &x, &w, rows);
+    assert_eq!(b.stats.calls, 1);
+    assert!(
+        b.stats.max_recon_error < 1e-12,
+        "{}",
+        b.stats.max_recon_error
+    );
+    let fd_x = numeric(x.len(), |i, dd| {
+        let mut xp = x.clone();
+        xp[i] += dd;
+        ham_loss(&block, &xp, &w, rows)
+    });
+    assert_close("ham dx", &g[g.len() - 1], &fd_x);
+    let names: Vec<String> = block.params().iter().map(|p| p.name.clone()).collect();
+    for (k, name) in names.iter().enumerate() {
+        let fd = numeric(g[k].len(), |i, dd| {
+            let mut bp = block.clone();
+            bp.params_mut()[k].value[i] += dd;
+            ham_loss(&bp, &x, &w, rows)
+        });
+        if name.ends_with(".b2") {
+            // b₂ shifts the energy, not the flow.
+            assert_eq!(g[k], vec![0.0]);
+            assert!(fd[0].abs() < 1e-9);
+        } else {
+            assert_close(name, &g[k], &fd);
+        }
     }
-    let err = Model::<f32>::new(tiny_config(Stage::Two)).unwrap_err();
-    assert!(err
-        .to_string()
-        .contains("Stage 2 needs the Hamiltonian adjoint"));
+}
+
+#[test]
+fn hamiltonian_block_strategies_and_fallback_agree() {
+    let mut r = rng(23);
+    let rows = 5;
+    let x = randn(rows * 3, &mut r);
+    let w = randn(rows * 3, &mut r);
+    let reference = ham_grads(&mut ham_block(Strategy::StoreAll, 24), &x, &w, rows);
+    let mut rev = ham_block(Strategy::Reversible, 24);
+    let g_rev = ham_grads(&mut rev, &x, &w, rows);
+    // A zero threshold forces the fallback whenever the rebuilt q₀ differs at all.
+    let mut forced = ham_block(Strategy::Reversible, 24);
+    forced.threshold = 0.0;
+    let g_fb = ham_grads(&mut forced, &x, &w, rows);
+    assert!(forced.stats.max_recon_error > 0.0);
+    assert!(forced.stats.fallbacks > 0);
+    assert_eq!(rev.stats.fallbacks, 0);
+    for ((a, b), c) in reference.iter().zip(&g_rev).zip(&g_fb) {
+        for ((x, y), z) in a.iter().zip(b).zip(c) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{x} vs {y}");
+            assert_eq!(x, z, "fallback gradient must equal StoreAll's");
+        }
+    }
+}
+
+#[test]
+fn stage2_model_gradient_matches_finite_differences_f64() {
+    model_gradient_matches_finite_differences(Stage::Two);
+}
+
+#[test]
+fn stage2_log_probs_of_a_prefix_ignore_later_tokens() {
+    causal_prefix_is_unchanged(Stage::Two);
+}
+
+#[test]
+fn stage2_loss_falls_on_a_small_corpus() {
+    loss_falls(Stage::Two);
 }

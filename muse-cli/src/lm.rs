@@ -159,11 +159,9 @@ pub struct GenerateArgs {
 /// Bad input (files, values, checkpoints) exits with 2, a failure of the model with 1.
 fn lm_err(e: LmError) -> anyhow::Error {
     match e {
-        LmError::Io { .. }
-        | LmError::Config(_)
-        | LmError::Input(_)
-        | LmError::Checkpoint(_)
-        | LmError::Hamiltonian(_) => usage(e.to_string()),
+        LmError::Io { .. } | LmError::Config(_) | LmError::Input(_) | LmError::Checkpoint(_) => {
+            usage(e.to_string())
+        }
         other => anyhow::Error::new(other),
     }
 }

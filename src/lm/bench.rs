@@ -243,7 +243,6 @@ pub fn perplexity(cfg: &PerplexityConfig) -> Result<PerplexityResult, LmError> {
     let stage1 = run_stage(Stage::One, cfg, &tok, &train_ids, &test_ids)?;
     let (stage2, stage2_error) = match run_stage(Stage::Two, cfg, &tok, &train_ids, &test_ids) {
         Ok(s) => (Some(s), None),
-        Err(LmError::Hamiltonian(msg)) => (None, Some(msg)),
         Err(e) => (None, Some(e.to_string())),
     };
     let s1 = stage1.ppl_mean;

@@ -35,7 +35,7 @@ pub enum LmError {
     },
     /// The Hamiltonian block failed (integration or adjoint).
     #[error("Hamiltonian block: {0}")]
-    Hamiltonian(String),
+    Hamiltonian(#[from] muse_core::hamiltonian::OdeError),
 }
 
 impl LmError {

@@ -7,11 +7,12 @@
 
 use super::embedding::Embedding;
 use super::ffn::FeedForward;
-use super::hamiltonian::HamiltonianBlock;
+use super::hamiltonian::{AdjointStats, HamiltonianBlock};
 use super::layernorm::LayerNorm;
 use super::linear::Linear;
 use super::mixer::Mixer;
 use super::{Float, LmError, Param};
+use muse_core::adjoint::Strategy;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -50,6 +51,10 @@ impl Stage {
     }
 }
 
+fn reversible() -> Strategy {
+    Strategy::Reversible
+}
+
 /// The shape of a model (saved as JSON next to the weights).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -67,6 +72,9 @@ pub struct ModelConfig {
     pub ham_steps: usize,
     /// Leapfrog step size `h` of the Stage 2 block.
     pub ham_step_size: f64,
+    /// Memory strategy of the Stage 2 adjoint (`Reversible` with its automatic fallback).
+    #[serde(default = "reversible")]
+    pub ham_strategy: Strategy,
     /// Seed of the initialisation.
     pub seed: u64,
 }
@@ -82,6 +90,7 @@ impl ModelConfig {
             channels,
             ham_steps: 10,
             ham_step_size: 0.1,
+            ham_strategy: Strategy::Reversible,
             seed: 0,
         }
     }
@@ -222,7 +231,14 @@ impl<R: Float> Model<R> {
                 },
                 Stage::Two => Block::Two {
                     mixer,
-                    ham: HamiltonianBlock::new()?,
+                    ham: HamiltonianBlock::new(
+                        &format!("{name}.ham"),
+                        d,
+                        config.ham_steps,
+                        config.ham_step_size,
+                        config.ham_strategy,
+                        &mut rng,
+                    ),
                 },
             });
         }
@@ -263,6 +279,21 @@ impl<R: Float> Model<R> {
         v.extend(self.ln_f.params_mut());
         v.extend(self.head.params_mut());
         v
+    }
+
+    /// Adjoint statistics summed over the Stage 2 blocks (`None` for Stage 1).
+    pub fn adjoint_stats(&self) -> Option<AdjointStats> {
+        let mut out: Option<AdjointStats> = None;
+        for b in &self.blocks {
+            if let Block::Two { ham, .. } = b {
+                let s = out.get_or_insert_with(AdjointStats::default);
+                s.calls += ham.stats.calls;
+                s.fallbacks += ham.stats.fallbacks;
+                s.max_recon_error = s.max_recon_error.max(ham.stats.max_recon_error);
+                s.last_stored_bytes += ham.stats.last_stored_bytes;
+            }
+        }
+        out
     }
 
     /// Total number of parameters.
