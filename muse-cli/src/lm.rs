@@ -23,6 +23,50 @@ pub enum Command {
     Score(ScoreArgs),
     /// Continue a prompt.
     Generate(GenerateArgs),
+    /// The language-model KPIs directly (`muse bench` runs the same functions).
+    #[command(subcommand)]
+    Kpi(KpiCommand),
+}
+
+/// `muse lm kpi perplexity|memory|throughput`.
+#[derive(Debug, Subcommand)]
+pub enum KpiCommand {
+    /// Train Stage 1 and Stage 2 (same data, budget, seeds) and compare test perplexity.
+    Perplexity {
+        /// Training text.
+        #[arg(long)]
+        train: PathBuf,
+        /// Test text.
+        #[arg(long)]
+        test: PathBuf,
+        /// Seeds (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+        seeds: Vec<u64>,
+        /// Token budget per model (default: the reduced CPU configuration's).
+        #[arg(long)]
+        tokens: Option<usize>,
+        /// Write the JSON result here (also printed).
+        #[arg(long)]
+        export_json: Option<PathBuf>,
+        /// Show progress bars.
+        #[arg(long)]
+        progress: bool,
+    },
+    /// Host peak memory of the base model (forward; training, Stage 2 Reversible vs StoreAll).
+    Memory {
+        /// Smaller Stage 2 training measurement (B = 1, N = 256) that fits a CPU budget.
+        #[arg(long)]
+        quick: bool,
+        /// Write the JSON result here.
+        #[arg(long)]
+        export_json: Option<PathBuf>,
+    },
+    /// Tokens/s of the base model.
+    Throughput {
+        /// Write the JSON result here.
+        #[arg(long)]
+        export_json: Option<PathBuf>,
+    },
 }
 
 /// Where to train.
@@ -178,6 +222,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Eval(a) => run_eval(a)?,
         Command::Score(a) => run_score(a)?,
         Command::Generate(a) => run_generate(a)?,
+        Command::Kpi(k) => run_kpi(k)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -292,4 +337,48 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
     let text = tok.decode(&new).map_err(lm_err)?;
     println!("{} {}", tok.decode(&prompt).map_err(lm_err)?, text);
     Ok(())
+}
+
+fn export(v: serde_json::Value, path: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(p) = path {
+        std::fs::write(&p, serde_json::to_string_pretty(&v)?)
+            .map_err(|e| usage(format!("{}: {e}", p.display())))?;
+    }
+    print_json(&v)
+}
+
+fn run_kpi(k: KpiCommand) -> anyhow::Result<()> {
+    use muse::lm::bench;
+    match k {
+        KpiCommand::Perplexity {
+            train,
+            test,
+            seeds,
+            tokens,
+            export_json,
+            progress,
+        } => {
+            let mut cfg = bench::PerplexityConfig::reduced_cpu(train, test);
+            cfg.seeds = seeds;
+            cfg.progress = progress;
+            if let Some(t) = tokens {
+                cfg.tokens = t;
+            }
+            let r = bench::perplexity(&cfg).map_err(lm_err)?;
+            export(serde_json::to_value(r)?, export_json)
+        }
+        KpiCommand::Memory { quick, export_json } => {
+            let cfg = if quick {
+                bench::MemoryConfig::quick()
+            } else {
+                bench::MemoryConfig::default()
+            };
+            let r = bench::memory(&cfg).map_err(lm_err)?;
+            export(serde_json::to_value(r)?, export_json)
+        }
+        KpiCommand::Throughput { export_json } => {
+            let r = bench::throughput(&bench::ThroughputConfig::default()).map_err(lm_err)?;
+            export(serde_json::to_value(r)?, export_json)
+        }
+    }
 }

@@ -13,6 +13,8 @@
 //!   sweep `1 → 8`.
 
 use super::adamw::AdamW;
+use muse_core::adjoint::{memory_report, Strategy};
+use muse_core::hamiltonian::MlpPotential;
 use super::data::{random_batch, read_text};
 use super::eval::{evaluate, unigram_ppl, EvalReport};
 use super::train::{train, TrainConfig, TrainReport};
@@ -343,6 +345,12 @@ pub struct MemoryConfig {
     pub train_batch: usize,
     /// Training length (2048).
     pub train_seq_len: usize,
+    /// Also measure Stage 2 training, `Reversible` vs `StoreAll`.
+    pub stage2: bool,
+    /// Stage 2 training batch (2).
+    pub stage2_train_batch: usize,
+    /// Stage 2 training length (2048).
+    pub stage2_train_seq_len: usize,
 }
 
 impl Default for MemoryConfig {
@@ -353,8 +361,49 @@ impl Default for MemoryConfig {
             forward_seq_len: 4096,
             train_batch: 2,
             train_seq_len: 2048,
+            stage2: true,
+            stage2_train_batch: 2,
+            stage2_train_seq_len: 2048,
         }
     }
+}
+
+impl MemoryConfig {
+    /// As the default, but the Stage 2 training measurement at `B = 1`, `N = 256` (the
+    /// base model's Stage 2 step at `B = 2`, `N = 2048` takes many minutes on 2 CPU cores);
+    /// the exact bytes each strategy stores at the full size are reported regardless.
+    pub fn quick() -> Self {
+        MemoryConfig {
+            stage2_train_batch: 1,
+            stage2_train_seq_len: 256,
+            ..Self::default()
+        }
+    }
+}
+
+/// Stage 2 training memory with one adjoint strategy.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Stage2Memory {
+    /// `Reversible` or `StoreAll`.
+    pub strategy: String,
+    /// Batch and length measured.
+    pub batch: usize,
+    /// Length measured.
+    pub seq_len: usize,
+    /// Resident memory before the step (model and optimiser state built).
+    pub baseline_rss_byte: u64,
+    /// Peak resident memory of forward + backward + AdamW.
+    pub peak_rss_byte: u64,
+    /// Bytes the adjoint stored in all blocks (tape, activations, output, scratch), as
+    /// counted by muse-core at the measured size.
+    pub adjoint_stored_byte: usize,
+    /// The same count at the issue's size (`B = 2`, `N = 2048`: 4096 particles per block),
+    /// computed by muse-core's `memory_report`, not measured.
+    pub adjoint_stored_byte_full_size: usize,
+    /// Fallbacks of the reconstruction check.
+    pub fallbacks: usize,
+    /// Largest reconstruction error.
+    pub max_recon_error: f64,
 }
 
 /// Result of [`memory`] (bytes of host memory, not device memory).
@@ -378,6 +427,10 @@ pub struct MemoryResult {
     pub train_peak_rss_byte: u64,
     /// Seed target: forward peak below 8 GB.
     pub forward_pass: bool,
+    /// Stage 2 training, `Reversible` then `StoreAll` (if measured).
+    pub stage2: Vec<Stage2Memory>,
+    /// `(1 − peak_rev/peak_store_all)·100` of the peak RSS above the baseline.
+    pub stage2_reduction_pct: Option<f64>,
     /// Notes (what "f16" means here, what is included).
     pub note: String,
 }
@@ -441,7 +494,19 @@ pub fn memory(cfg: &MemoryConfig) -> Result<MemoryResult, LmError> {
         opt.step(&mut model.params_mut(), 1e-4);
         (base, peak())
     };
+    let mut stage2 = Vec::new();
+    if cfg.stage2 {
+        for strategy in [Strategy::Reversible, Strategy::StoreAll] {
+            stage2.push(stage2_memory(cfg, strategy, &mut rng)?);
+        }
+    }
+    let stage2_reduction_pct = (stage2.len() == 2).then(|| {
+        let above = |s: &Stage2Memory| s.peak_rss_byte.saturating_sub(s.baseline_rss_byte) as f64;
+        (1.0 - above(&stage2[0]) / above(&stage2[1]).max(1.0)) * 100.0
+    });
     Ok(MemoryResult {
+        stage2,
+        stage2_reduction_pct,
         config: cfg.clone(),
         device: "cpu (host resident memory, VmHWM)".into(),
         params,
@@ -454,6 +519,51 @@ pub fn memory(cfg: &MemoryConfig) -> Result<MemoryResult, LmError> {
         note: "host RSS of the whole process (weights, activations kept for backward, logits); \
                'f16' = weights rounded to f16, stored and computed in f32 on the CPU"
             .into(),
+    })
+}
+
+fn stage2_memory(
+    cfg: &MemoryConfig,
+    strategy: Strategy,
+    rng: &mut impl Rng,
+) -> Result<Stage2Memory, LmError> {
+    let mut shape = cfg.model.clone();
+    shape.stage = 2;
+    let mut mc = ModelConfig::new(Stage::Two, shape.vocab, shape.d_model, shape.layers, shape.channels);
+    mc.ham_strategy = strategy;
+    let mut model = Model::<f32>::new(mc)?;
+    let lengths: Vec<usize> = model.params().iter().map(|p| p.len()).collect();
+    let mut opt = AdamW::<f32>::new(&lengths, 0.01);
+    let (b, n) = (cfg.stage2_train_batch, cfg.stage2_train_seq_len);
+    let toks = random_tokens(b * n + 1, shape.vocab, rng);
+    let (x, y) = random_batch(&toks, b, n, rng)?;
+    reset_peak();
+    let base = rss();
+    model.zero_grad();
+    model.forward(&x, b, n)?;
+    model.backward(&y)?;
+    opt.step(&mut model.params_mut(), 1e-4);
+    let peak_rss = peak();
+    let stats = model.adjoint_stats().unwrap_or_default();
+    // Exact accounting at the full size, from muse-core's own formula.
+    let d = shape.d_model;
+    let hidden = 4 * d;
+    let params = vec![0.0f32; MlpPotential::<f32>::param_len(d, hidden)];
+    let pot = MlpPotential::new(d, hidden, &params)?;
+    let full_size = MemoryConfig::default();
+    let full_m = full_size.stage2_train_batch * full_size.stage2_train_seq_len;
+    let steps = model.config.ham_steps;
+    let full = memory_report::<f32, f32, _>(&pot, strategy, full_m, steps).total_bytes * shape.layers;
+    Ok(Stage2Memory {
+        strategy: format!("{strategy:?}"),
+        batch: b,
+        seq_len: n,
+        baseline_rss_byte: base,
+        peak_rss_byte: peak_rss,
+        adjoint_stored_byte: stats.last_stored_bytes,
+        adjoint_stored_byte_full_size: full,
+        fallbacks: stats.fallbacks,
+        max_recon_error: stats.max_recon_error,
     })
 }
 
