@@ -13,12 +13,12 @@
 //!   sweep `1 → 8`.
 
 use super::adamw::AdamW;
-use muse_core::adjoint::{memory_report, Strategy};
-use muse_core::hamiltonian::MlpPotential;
 use super::data::{random_batch, read_text};
 use super::eval::{evaluate, unigram_ppl, EvalReport};
 use super::train::{train, TrainConfig, TrainReport};
 use super::{LmError, Model, ModelConfig, Stage, Tokenizer};
+use muse_core::adjoint::{memory_report, Strategy};
+use muse_core::hamiltonian::MlpPotential;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -529,7 +529,13 @@ fn stage2_memory(
 ) -> Result<Stage2Memory, LmError> {
     let mut shape = cfg.model.clone();
     shape.stage = 2;
-    let mut mc = ModelConfig::new(Stage::Two, shape.vocab, shape.d_model, shape.layers, shape.channels);
+    let mut mc = ModelConfig::new(
+        Stage::Two,
+        shape.vocab,
+        shape.d_model,
+        shape.layers,
+        shape.channels,
+    );
     mc.ham_strategy = strategy;
     let mut model = Model::<f32>::new(mc)?;
     let lengths: Vec<usize> = model.params().iter().map(|p| p.len()).collect();
@@ -553,7 +559,8 @@ fn stage2_memory(
     let full_size = MemoryConfig::default();
     let full_m = full_size.stage2_train_batch * full_size.stage2_train_seq_len;
     let steps = model.config.ham_steps;
-    let full = memory_report::<f32, f32, _>(&pot, strategy, full_m, steps).total_bytes * shape.layers;
+    let full =
+        memory_report::<f32, f32, _>(&pot, strategy, full_m, steps).total_bytes * shape.layers;
     Ok(Stage2Memory {
         strategy: format!("{strategy:?}"),
         batch: b,

@@ -4,7 +4,7 @@
 //! # Architecture
 //! Tokens are words ([`tokenizer`]). The model is
 //!
-//! $$ x_0 = E[t], \quad x_{\ell+1} = \mathrm{Block}_\ell(x_\ell), \quad
+//! $$ x_0 = E_{t}, \quad x_{\ell+1} = \mathrm{Block}_\ell(x_\ell), \quad
 //! \mathrm{logits} = W_{\mathrm{out}}\,\mathrm{LN}(x_L) + b_{\mathrm{out}}, $$
 //!
 //! trained with the mean softmax cross-entropy of the next token. Every block starts with a
@@ -27,7 +27,7 @@
 //! Layers: [`embedding`], [`layernorm`], [`linear`], [`gelu`], [`mixer`], [`ffn`],
 //! [`hamiltonian`]; the whole network: [`model`]; training: [`adamw`], [`train`], [`data`];
 //! persistence: [`checkpoint`]; uses: [`eval`], [`score`], [`generate`]; the KPI runners:
-//! [`bench`].
+//! [`mod@bench`].
 
 pub mod adamw;
 pub mod bench;
