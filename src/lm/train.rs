@@ -6,6 +6,7 @@
 use super::adamw::AdamW;
 use super::data::random_batch;
 use super::eval::evaluate;
+use super::hamiltonian::AdjointStats;
 use super::{LmError, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -88,6 +89,10 @@ pub struct TrainReport {
     pub curve: Vec<CurvePoint>,
     /// Parameters.
     pub params: usize,
+    /// Stage 2: adjoint statistics over the run (backward calls, fallbacks of the
+    /// reconstruction check, largest reconstruction error). Absent for Stage 1.
+    #[serde(default)]
+    pub adjoint: Option<AdjointStats>,
 }
 
 /// Trains `model` in place.
@@ -210,5 +215,6 @@ pub fn train(
         tokens_per_s: (steps * per_step) as f64 / train_secs,
         curve,
         params: model.num_params(),
+        adjoint: model.adjoint_stats(),
     })
 }
