@@ -45,6 +45,12 @@ pub enum KpiCommand {
         /// Token budget per model (default: the reduced CPU configuration's).
         #[arg(long)]
         tokens: Option<usize>,
+        /// Training windows per step (default: the reduced configuration's).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Peak learning rate (default: the reduced configuration's).
+        #[arg(long)]
+        lr: Option<f64>,
         /// Write the JSON result here (also printed).
         #[arg(long)]
         export_json: Option<PathBuf>,
@@ -355,6 +361,8 @@ fn run_kpi(k: KpiCommand) -> anyhow::Result<()> {
             test,
             seeds,
             tokens,
+            batch,
+            lr,
             export_json,
             progress,
         } => {
@@ -363,6 +371,12 @@ fn run_kpi(k: KpiCommand) -> anyhow::Result<()> {
             cfg.progress = progress;
             if let Some(t) = tokens {
                 cfg.tokens = t;
+            }
+            if let Some(b) = batch {
+                cfg.batch = b;
+            }
+            if let Some(l) = lr {
+                cfg.lr = l;
             }
             let r = bench::perplexity(&cfg).map_err(lm_err)?;
             export(serde_json::to_value(r)?, export_json)
