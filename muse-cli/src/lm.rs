@@ -121,13 +121,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     seq_len: usize,
     /// Windows per step.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Token budget.
     #[arg(long, default_value_t = 400_000)]
     tokens: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 3e-3)]
+    #[arg(long, default_value_t = 5e-3)]
     lr: f64,
     /// Seed (initialisation and batches).
     #[arg(long, default_value_t = 0)]
