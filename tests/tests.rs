@@ -4,6 +4,7 @@ mod adjoint;
 mod common;
 mod hamiltonian;
 mod leapfrog;
+mod lm;
 mod npy;
 mod parallel_resolvent;
 mod resolvent;

@@ -5,6 +5,7 @@
 mod bench;
 mod cli;
 mod error;
+mod lm;
 mod report;
 mod resolvent;
 
