@@ -17,6 +17,9 @@ enum Command {
     /// Diagonal of (T − zI)⁻¹ and its gradient on NumPy files.
     #[command(subcommand)]
     Resolvent(crate::resolvent::Command),
+    /// Leapfrog, bit-reversible fixed point and the exact adjoint on NumPy cases; ODE KPIs.
+    #[command(subcommand)]
+    Ode(crate::ode::Command),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -24,5 +27,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Resolvent(cmd) => crate::resolvent::run(cmd),
+        Command::Ode(cmd) => crate::ode::run(cmd),
     }
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod error;
+mod ode;
 mod resolvent;
 
 use std::process::ExitCode;
