@@ -63,7 +63,9 @@ pub fn read_npz(path: &Path) -> Result<HashMap<String, Array>, NpzError> {
         }
         let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
         let descr = npy.dtype().descr();
-        let kind = descr.trim_start_matches(['<', '>', '|', '=']);
+        let kind = descr
+            .trim_matches('\'')
+            .trim_start_matches(['<', '>', '|', '=']);
         let data: Vec<f64> = match kind {
             "f8" => npy.into_vec::<f64>().map_err(io)?,
             "f4" => npy
