@@ -106,6 +106,7 @@ fn grad64(pr: &Problem, lq: &[f64], lp: &[f64], dt: f64, steps: usize, st: Strat
 }
 
 /// `L = ⟨lq, q_T⟩ + ⟨lp, p_T⟩` by plain integration.
+#[allow(clippy::too_many_arguments)]
 fn loss(
     pr: &Problem,
     th: &[f64],

@@ -22,7 +22,7 @@ use muse_core::integrator::{
 };
 use muse_core::Real;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// ODE subcommands.
@@ -187,7 +187,7 @@ fn shaped(
     Ok(a.data)
 }
 
-fn load_case(path: &PathBuf, grad: bool) -> anyhow::Result<Case> {
+fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
     let mut a = read_npz(path).map_err(|e| usage(e.to_string()))?;
     let w1 = take(&mut a, "W1")?;
     let [h, d] = w1.shape[..] else {
@@ -414,7 +414,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Integrate(args) => run_case(&args, None),
         Command::Grad(args) => {
             let strategy = parse_strategy(&args.strategy)?;
-            if !(args.threshold >= 0.0) {
+            if args.threshold.is_nan() || args.threshold < 0.0 {
                 return Err(usage("--threshold must be ≥ 0"));
             }
             run_case(&args.case, Some((strategy, args.threshold)))
