@@ -37,7 +37,7 @@ pub fn adjoint_full(c: &mut Criterion) {
         let mut tape = vec![0.0f32; st.tape_len(M, D, T)];
         let mut acts = vec![0.0f32; st.act_len(M, pot.activation_len(), T)];
         let (mut qt, mut pt) = (vec![0.0f32; M * D], vec![0.0f32; M * D]);
-        let mut s = vec![0.0f32; forward_scratch(&pot, M).max(backward_scratch(&pot, st, M))];
+        let mut s = vec![0.0f32; forward_scratch(&pot, M).max(backward_scratch(&pot, st, M, T))];
         let mut se = vec![0.0f32; backward_scratch_elem(&pot, M)];
         let (mut gq, mut gp) = (vec![0.0f32; M * D], vec![0.0f32; M * D]);
         let mut gt = vec![0.0f32; pot.param_len()];

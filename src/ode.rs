@@ -391,7 +391,8 @@ fn run_one<R: Real, P: Potential<R>, S: Stepper<R>>(
         vec![S::Elem::default(); m * d],
         vec![S::Elem::default(); m * d],
     );
-    let mut s = vec![R::ZERO; forward_scratch(pot, m).max(backward_scratch(pot, strategy, m))];
+    let mut s =
+        vec![R::ZERO; forward_scratch(pot, m).max(backward_scratch(pot, strategy, m, steps))];
     let mut se = vec![S::Elem::default(); backward_scratch_elem(pot, m)];
     let t = Instant::now();
     forward(

@@ -52,7 +52,8 @@ fn grad_with<R: Real, S: Stepper<R>>(
         vec![S::Elem::default(); m * d],
         vec![S::Elem::default(); m * d],
     );
-    let mut s = vec![R::ZERO; forward_scratch(&pot, m).max(backward_scratch(&pot, strategy, m))];
+    let mut s =
+        vec![R::ZERO; forward_scratch(&pot, m).max(backward_scratch(&pot, strategy, m, steps))];
     let mut se = vec![S::Elem::default(); backward_scratch_elem(&pot, m)];
     forward(
         st, &pot, strategy, q0, p0, dt, steps, &mut qt, &mut pt, &mut tape, &mut acts, None, &mut s,

@@ -295,8 +295,11 @@ fn run_stepper<R: Real, S: Stepper<R>>(
                 vec![S::Elem::default(); m * d],
                 vec![S::Elem::default(); m * d],
             );
-            let mut s =
-                vec![R::ZERO; forward_scratch(pot, m).max(backward_scratch(pot, strategy, m))];
+            let mut s = vec![
+                R::ZERO;
+                forward_scratch(pot, m)
+                    .max(backward_scratch(pot, strategy, m, c.steps))
+            ];
             let mut se = vec![S::Elem::default(); backward_scratch_elem(pot, m)];
             let tr = Trace {
                 h: &mut hh,
