@@ -1,5 +1,7 @@
 //! One integration-test binary (as ripgrep does): every module below is a group of tests.
 
 mod adjoint;
+mod common;
 mod hamiltonian;
 mod leapfrog;
+mod resolvent;

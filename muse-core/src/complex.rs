@@ -30,16 +30,57 @@ pub fn max_abs<R: Real>(z: Complex<R>) -> R {
     z.re.abs().max(z.im.abs())
 }
 
-/// `1/z`, scaled by a power of two so that it neither overflows nor underflows in the
-/// intermediate `|z|²` (see the module docs). `recip(0)` is `(∞, NaN)`-like and non-finite:
-/// callers check pivots before dividing.
+/// The range `[lo, hi]` of `max(|re|, |im|)` inside which the textbook reciprocal
+/// `conj(z)/|z|²` neither overflows nor loses precision to subnormals: `[2⁻⁶⁰, 2⁶⁰]` for
+/// `f32`, `[2⁻⁵⁰⁰, 2⁵⁰⁰]` for `f64` (then `|z|²` and `1/|z|²` are normal numbers).
+#[inline(always)]
+pub fn safe_range<R: Real>() -> (R, R) {
+    if R::BITS == 32 {
+        (
+            R::from_f64(8.673617379884035e-19),
+            R::from_f64(1.152921504606847e18),
+        )
+    } else {
+        (
+            R::from_f64(3.054936363499605e-151),
+            R::from_f64(3.273390607896142e150),
+        )
+    }
+}
+
+/// `1/z` without spurious overflow or underflow (see the module docs). Inside
+/// [`safe_range`] (the common case) it is the textbook `conj(z)/|z|²`; outside, `z` is first
+/// scaled by an exact power of two. `recip(0)` and `recip(±∞)` are non-finite (NaN parts):
+/// callers check pivots before dividing, or check the results.
 #[inline(always)]
 pub fn recip<R: Real>(z: Complex<R>) -> Complex<R> {
+    let m = max_abs(z);
+    let (lo, hi) = safe_range::<R>();
+    if m >= lo && m <= hi {
+        let inv = R::ONE / (z.re * z.re + z.im * z.im);
+        Complex::new(z.re * inv, -z.im * inv)
+    } else {
+        recip_scaled(z)
+    }
+}
+
+/// `1/z` with `z` scaled by `2^{−e}` first, `2^{e−1} ≤ max(|re|, |im|) < 2^e`: correct for
+/// every finite non-zero `z`, slower than [`recip`]'s fast path (it calls `frexp`/`scalbn`).
+#[inline(never)]
+pub fn recip_scaled<R: Real>(z: Complex<R>) -> Complex<R> {
     let e = max_abs(z).exponent();
     let zs = Complex::new(z.re.scalbn(-e), z.im.scalbn(-e));
     let n = zs.re * zs.re + zs.im * zs.im;
     let inv = R::ONE / n;
     Complex::new((zs.re * inv).scalbn(-e), (-zs.im * inv).scalbn(-e))
+}
+
+/// `k/z` for real `k`: `k · recip(z)`, correct for all finite inputs (no spurious
+/// over/underflow beyond that of the result itself).
+#[inline(always)]
+pub fn real_div<R: Real>(k: R, z: Complex<R>) -> Complex<R> {
+    let w = recip(z);
+    Complex::new(w.re * k, w.im * k)
 }
 
 /// `x/y` computed as `x · recip(y)`.

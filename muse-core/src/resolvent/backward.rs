@@ -39,12 +39,12 @@
 //! assert!((zbar.re + ga.iter().sum::<f64>()).abs() < 1e-12);
 //! ```
 
-use super::forward::leading_ratios;
+use super::forward::{leading_ratios, leading_ratios_fast, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, Arg,
     Pivot, ResolventError,
 };
-use crate::complex::{recip, widen};
+use crate::complex::{is_finite, recip, widen};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
 
@@ -92,7 +92,10 @@ pub const fn resolvent_vjp_scratch(n: usize) -> usize {
 /// `L = Re Σ conj(w_i) g_i`.
 ///
 /// # Errors
-/// As [`super::resolvent_diag`], plus non-finite `w` and wrong gradient lengths.
+/// As [`super::resolvent_diag`] (except that `g` is never narrowed to `S`), plus
+/// non-finite `w`, wrong gradient lengths, and [`ResolventError::OutputOverflow`] when a
+/// gradient overflows the compute type (its index is that of the `a` gradient, or of the
+/// `b`/`c` gradient when only that one overflows).
 pub fn resolvent_vjp<S: Scalar>(
     a: &[S],
     b: &[S],
@@ -112,39 +115,31 @@ pub fn resolvent_vjp<S: Scalar>(
         return Ok(zero);
     }
     let (r, rest) = scratch[..4 * n].split_at_mut(n);
-    let (s, rest) = rest.split_at_mut(n);
+    let (sinv, rest) = rest.split_at_mut(n);
     let (dbar, rbar) = rest.split_at_mut(n);
     let k = |i: usize| b[i].to_real() * c[i].to_real();
-    leading_ratios(a, b, c, z, r)?;
-    // Trailing ratios and d̄.
+    let mut chk = leading_ratios_fast(a, b, c, z, r);
+    // Trailing ratios (as 1/s_i) and d̄_i = −conj(g_i²) w_i, g_i = 1/(r_i − t_i).
+    let mut sinv_next = zero;
     for i in (0..n).rev() {
-        let al = alpha(a[i].to_real(), z);
-        let si = if i + 1 == n {
-            al
-        } else {
-            al - recip(s[i + 1]) * k(i)
-        };
-        check_pivot(si, Pivot::Trailing, i)?;
-        s[i] = si;
-        let d = r[i] + si - al;
-        check_pivot(d, Pivot::Diagonal, i)?;
-        let wi = widen(w[i]);
-        if !crate::complex::is_finite(wi) {
-            return Err(ResolventError::NonFiniteInput {
-                arg: Arg::W,
-                row: 0,
-                index: i,
-            });
-        }
-        let g = recip(d);
-        dbar[i] = -((g * g).conj() * wi);
+        let t = if i + 1 == n { zero } else { sinv_next * k(i) };
+        let si = alpha(a[i].to_real(), z) - t;
+        let g = recip(r[i] - t);
+        let d = -((g * g).conj() * widen(w[i]));
+        chk += nan_if_not_finite(d);
+        dbar[i] = d;
+        sinv_next = recip(si);
+        sinv[i] = sinv_next;
     }
-    // r̄ descending.
+    // r̄ descending (r[i] becomes 1/r_i on the way).
     rbar[n - 1] = dbar[n - 1];
+    r[n - 1] = recip(r[n - 1]);
     for i in (1..n).rev() {
         let inv = recip(r[i - 1]);
+        r[i - 1] = inv;
         rbar[i - 1] = dbar[i - 1] + (inv * inv * k(i - 1)).conj() * rbar[i];
     }
+    let rinv = r;
     // s̄ ascending, fused with the outputs.
     let mut zbar = zero;
     let mut sbar = dbar[0];
@@ -153,14 +148,68 @@ pub fn resolvent_vjp<S: Scalar>(
         grad.a[i] = abar.re;
         zbar = zbar - abar;
         if i + 1 < n {
-            let inv_s = recip(s[i + 1]);
-            let kbar = -(recip(r[i]).conj() * rbar[i + 1]) - inv_s.conj() * sbar;
+            let inv_s = sinv[i + 1];
+            let kbar = -(rinv[i].conj() * rbar[i + 1]) - inv_s.conj() * sbar;
+            chk += kbar.re - kbar.re;
             grad.b[i] = c[i].to_real() * kbar.re;
             grad.c[i] = b[i].to_real() * kbar.re;
             sbar = dbar[i + 1] + (inv_s * inv_s * k(i)).conj() * sbar;
         }
     }
+    chk += nan_if_not_finite(zbar);
+    if chk != S::Real::ZERO {
+        diagnose(a, b, c, z, w, &grad, true, &mut scratch[..n])?;
+    }
     Ok(zbar)
+}
+
+/// Locates the first error of a VJP whose optimistic pass saw a NaN or ∞: the pivots in
+/// index order (leading; then trailing and diagonal when `full`), then `w`, then the
+/// gradients. `Ok` when everything turns out finite (the optimistic values are then valid).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn diagnose<S: Scalar>(
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    w: &[Complex<S>],
+    grad: &VjpOut<'_, S::Real>,
+    full: bool,
+    r: &mut [Complex<S::Real>],
+) -> Result<(), ResolventError> {
+    let n = a.len();
+    leading_ratios(a, b, c, z, r)?;
+    if full {
+        let mut sinv = Complex::new(S::Real::ZERO, S::Real::ZERO);
+        for i in (0..n).rev() {
+            let t = if i + 1 == n {
+                Complex::new(S::Real::ZERO, S::Real::ZERO)
+            } else {
+                sinv * (b[i].to_real() * c[i].to_real())
+            };
+            let s = alpha(a[i].to_real(), z) - t;
+            check_pivot(s, Pivot::Trailing, i)?;
+            check_pivot(r[i] - t, Pivot::Diagonal, i)?;
+            sinv = recip(s);
+        }
+    }
+    for (i, wi) in w.iter().enumerate() {
+        if !is_finite(widen(*wi)) {
+            return Err(ResolventError::NonFiniteInput {
+                arg: Arg::W,
+                row: 0,
+                index: i,
+            });
+        }
+    }
+    for i in 0..n {
+        let bad_a = !grad.a[i].is_finite();
+        let bad_bc = i + 1 < n && !(grad.b[i].is_finite() && grad.c[i].is_finite());
+        if bad_a || bad_bc {
+            return Err(ResolventError::OutputOverflow { row: 0, index: i });
+        }
+    }
+    Ok(())
 }
 
 /// [`resolvent_vjp`] over a batch laid out as in [`super::resolvent_diag_batch`]; `grad`

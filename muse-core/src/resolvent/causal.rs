@@ -26,12 +26,12 @@
 //! assert!((y[0] - 1.0 / (Complex::new(1.0, 0.0) - z)).norm() < 1e-15);
 //! ```
 
-use super::forward::leading_ratios;
+use super::forward::{leading_ratios_fast, nan_if_not_finite};
 use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     store, Arg, Pivot, ResolventError, VjpOut,
 };
-use crate::complex::{recip, widen};
+use crate::complex::{narrow, recip, widen};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
 
@@ -49,17 +49,36 @@ pub fn causal_resolvent<S: Scalar>(
     let n = check_lengths(a, b, c)?;
     check_len(Arg::Out, n, out.len())?;
     check_shift(z)?;
-    let mut r_prev = Complex::new(S::Real::ZERO, S::Real::ZERO);
+    if n == 0 {
+        return Ok(());
+    }
+    // Optimistic pass without checks: any bad input or pivot leaves a NaN/∞ in some output.
+    let mut chk = S::Real::ZERO;
+    let r0 = alpha(a[0].to_real(), z);
+    let mut rinv = recip(r0);
+    out[0] = narrow(rinv);
+    chk += nan_if_not_finite(widen(out[0]));
+    for i in 1..n {
+        let ri = alpha(a[i].to_real(), z) - rinv * (b[i - 1].to_real() * c[i - 1].to_real());
+        rinv = recip(ri);
+        out[i] = narrow(rinv);
+        chk += nan_if_not_finite(widen(out[i]));
+    }
+    if chk == S::Real::ZERO {
+        return Ok(());
+    }
+    // Checked pass, to name the first failure.
+    let mut rinv = Complex::new(S::Real::ZERO, S::Real::ZERO);
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {
             al
         } else {
-            al - recip(r_prev) * (load(b, i - 1, Arg::B)? * load(c, i - 1, Arg::C)?)
+            al - rinv * (load(b, i - 1, Arg::B)? * load(c, i - 1, Arg::C)?)
         };
         check_pivot(ri, Pivot::Leading, i)?;
-        out[i] = store(recip(ri), i)?;
-        r_prev = ri;
+        rinv = recip(ri);
+        out[i] = store(rinv, i)?;
     }
     Ok(())
 }
@@ -125,21 +144,15 @@ pub fn causal_resolvent_vjp<S: Scalar>(
         return Ok(zbar);
     }
     let (r, rbar) = scratch[..2 * n].split_at_mut(n);
-    leading_ratios(a, b, c, z, r)?;
-    // r̄ descending: r̄_i = e_i + conj(k_i / r_i²) r̄_{i+1}.
+    let mut chk = leading_ratios_fast(a, b, c, z, r);
+    // r̄ descending: r̄_i = e_i + conj(k_i / r_i²) r̄_{i+1}, e_i = −conj(1/r_i²) w_i;
+    // r[i] becomes 1/r_i on the way.
     let mut next = Complex::new(S::Real::ZERO, S::Real::ZERO);
     for i in (0..n).rev() {
-        let wi = widen(w[i]);
-        if !crate::complex::is_finite(wi) {
-            return Err(ResolventError::NonFiniteInput {
-                arg: Arg::W,
-                row: 0,
-                index: i,
-            });
-        }
         let inv = recip(r[i]);
+        r[i] = inv;
         let inv2 = inv * inv;
-        let mut rb = -(inv2.conj() * wi);
+        let mut rb = -(inv2.conj() * widen(w[i]));
         if i + 1 < n {
             let k = b[i].to_real() * c[i].to_real();
             rb = rb + (inv2 * k).conj() * next;
@@ -152,10 +165,15 @@ pub fn causal_resolvent_vjp<S: Scalar>(
         grad.a[i] = ab.re;
         zbar = zbar - ab;
         if i + 1 < n {
-            let kb = -(recip(r[i]).conj() * rbar[i + 1]);
+            let kb = -(r[i].conj() * rbar[i + 1]);
+            chk += kb.re - kb.re;
             grad.b[i] = c[i].to_real() * kb.re;
             grad.c[i] = b[i].to_real() * kb.re;
         }
+    }
+    chk += nan_if_not_finite(zbar);
+    if chk != S::Real::ZERO {
+        super::backward::diagnose(a, b, c, z, w, &grad, false, &mut scratch[..n])?;
     }
     Ok(zbar)
 }

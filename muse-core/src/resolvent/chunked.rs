@@ -40,6 +40,11 @@
 
 use core::ops::Range;
 
+pub use super::chunked_vjp::{
+    causal_resolvent_vjp_chunked, causal_resolvent_vjp_chunked_scratch, resolvent_vjp_chunked,
+    resolvent_vjp_chunked_scratch, Affine,
+};
+
 use super::{
     alpha, check_len, check_lengths, check_pivot, check_scratch, check_shift, load, load_k, store,
     Arg, Pivot, ResolventError,
@@ -241,7 +246,8 @@ pub fn forward_finish<S: Scalar>(
 /// boundary `u ∝ [ψ_{e−1}; ψ_e]`, writing `s_i` (`i ∈ range`) into `s` (length `e − s`).
 ///
 /// # Errors
-/// As [`forward_finish`] (trailing pivots; a zero `u0` is reported at index `e − 1`).
+/// As [`forward_finish`] (trailing pivots; a zero or non-finite `u0`, i.e. `s_e = u0/u1`,
+/// is reported at index `e`).
 pub fn backward_finish<S: Scalar>(
     a: &[S],
     b: &[S],
@@ -261,14 +267,14 @@ pub fn backward_finish<S: Scalar>(
         return Err(ResolventError::NonFinitePivot {
             pivot: Pivot::Trailing,
             row: 0,
-            index: e - 1,
+            index: e,
         });
     }
     if u[0] == Complex::new(S::Real::ZERO, S::Real::ZERO) {
         return Err(ResolventError::ZeroPivot {
             pivot: Pivot::Trailing,
             row: 0,
-            index: e - 1,
+            index: e,
         });
     }
     let mut inv_next = u[1] * recip(u[0]);
@@ -310,6 +316,22 @@ pub fn diag_finish<S: Scalar>(
     Ok(())
 }
 
+/// The chunks `[0, chunk), [chunk, 2·chunk), …` of a sequence of length `n` (the last one
+/// may be shorter), in order; `.rev()` walks them backwards. `chunk` must be positive.
+///
+/// ```
+/// use muse_core::resolvent::chunked::chunk_ranges;
+/// let v: Vec<_> = chunk_ranges(7, 3).collect();
+/// assert_eq!(v, [0..3, 3..6, 6..7]);
+/// ```
+pub fn chunk_ranges(
+    n: usize,
+    chunk: usize,
+) -> impl DoubleEndedIterator<Item = Range<usize>> + ExactSizeIterator + Clone {
+    let chunk = chunk.max(1);
+    (0..n.div_ceil(chunk)).map(move |k| k * chunk..((k + 1) * chunk).min(n))
+}
+
 /// Scratch length (complex elements) for [`resolvent_diag_chunked`] of order `n`.
 pub const fn resolvent_diag_chunked_scratch(n: usize) -> usize {
     2 * n
@@ -346,22 +368,16 @@ pub fn resolvent_diag_chunked<S: Scalar>(
     let (r, s) = scratch[..2 * n].split_at_mut(n);
     // Forward boundaries, chunk by chunk (the parallel versions scan the products instead).
     let mut v = initial_boundary::<S::Real>();
-    let mut start = 0;
-    while start < n {
-        let end = (start + chunk).min(n);
-        let p = Transfer::forward(a, b, c, z, start..end)?;
-        forward_finish(a, b, c, z, start..end, v, &mut r[start..end])?;
+    for range in chunk_ranges(n, chunk) {
+        let p = Transfer::forward(a, b, c, z, range.clone())?;
+        forward_finish(a, b, c, z, range.clone(), v, &mut r[range])?;
         v = p.apply(v);
-        start = end;
     }
     let mut u = initial_boundary::<S::Real>();
-    let mut end = n;
-    while end > 0 {
-        let st = end - ((end - 1) % chunk + 1);
-        let q = Transfer::backward(a, b, c, z, st..end)?;
-        backward_finish(a, b, c, z, st..end, u, &mut s[st..end])?;
+    for range in chunk_ranges(n, chunk).rev() {
+        let q = Transfer::backward(a, b, c, z, range.clone())?;
+        backward_finish(a, b, c, z, range.clone(), u, &mut s[range])?;
         u = q.apply(u);
-        end = st;
     }
     diag_finish(a, z, 0, r, s, out)
 }

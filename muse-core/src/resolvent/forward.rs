@@ -21,7 +21,7 @@ use super::{
     alpha, check_batch, check_len, check_lengths, check_pivot, check_scratch, check_shift, load,
     load_k, store, Arg, Pivot, ResolventError,
 };
-use crate::complex::recip;
+use crate::complex::{narrow, recip, widen};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
 
@@ -55,30 +55,127 @@ pub fn resolvent_diag<S: Scalar>(
     check_len(Arg::Out, n, out.len())?;
     check_scratch(resolvent_diag_scratch(n), scratch.len())?;
     check_shift(z)?;
-    if n == 0 {
+    if n == 0 || diag_fast(a, b, c, z, out, &mut scratch[..n]) {
         return Ok(());
     }
-    let r = &mut scratch[..n];
+    diag_checked(a, b, c, z, out, &mut scratch[..n])
+}
+
+/// `k_i = b_i c_i` without validation (the fast paths check their results instead).
+#[inline(always)]
+fn kk<S: Scalar>(b: &[S], c: &[S], i: usize) -> S::Real {
+    b[i].to_real() * c[i].to_real()
+}
+
+/// `0` if both parts of `x` are finite, NaN otherwise (accumulated without branches).
+#[inline(always)]
+pub(crate) fn nan_if_not_finite<R: Real>(x: Complex<R>) -> R {
+    (x.re - x.re) + (x.im - x.im)
+}
+
+/// Narrows `g` into `out` and returns `0` if the stored value is finite, NaN otherwise.
+#[inline(always)]
+fn put<S: Scalar>(out: &mut Complex<S>, g: Complex<S::Real>) -> S::Real {
+    let o = narrow::<S>(g);
+    *out = o;
+    nan_if_not_finite(widen(o))
+}
+
+/// The optimistic single pass: the leading (`r`, ascending) and trailing (`s`, descending)
+/// recurrences run interleaved in one loop (two independent dependency chains), with
+/// `g_i = 1/(r_i − t_i)`, `t_i = k_i/s_{i+1}` (so that `s_i = α_i − t_i` and
+/// `r_i + s_i − α_i = r_i − t_i` without the cancellation of adding and removing `α_i`).
+/// `scr[i]` holds `r_i` for the first half and `t_i` for the second.
+///
+/// Nothing is checked inside the loop: a non-finite input, a zero or non-finite pivot, or
+/// an output that overflows `S` all leave a NaN or ∞ in some stored `g_i` (a zero pivot
+/// has a NaN reciprocal, and NaN/∞ propagate along the recurrence into `g`), which the
+/// returned flag reports; the caller then reruns [`diag_checked`] to locate the error.
+#[inline(always)]
+fn diag_fast<S: Scalar>(
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    out: &mut [Complex<S>],
+    scr: &mut [Complex<S::Real>],
+) -> bool {
+    let n = a.len();
+    let al = |i: usize| alpha(a[i].to_real(), z);
+    let mut chk = S::Real::ZERO;
+    if n == 1 {
+        chk += put(&mut out[0], recip(al(0)));
+        return chk == S::Real::ZERO;
+    }
+    let (out, scr) = (&mut out[..n], &mut scr[..n]);
+    let (b, c) = (&b[..n - 1], &c[..n - 1]);
+    let h = n / 2;
+    // Step 0: r_0 = α_0 and s_{N−1} = α_{N−1} (t_{N−1} = 0).
+    let r0 = al(0);
+    scr[0] = r0;
+    let mut rinv = recip(r0);
+    let sl = al(n - 1);
+    scr[n - 1] = Complex::new(S::Real::ZERO, S::Real::ZERO);
+    let mut sinv = recip(sl);
+    for i in 1..h {
+        let j = n - 1 - i;
+        let r = al(i) - rinv * kk(b, c, i - 1);
+        let t = sinv * kk(b, c, j);
+        scr[i] = r;
+        scr[j] = t;
+        rinv = recip(r);
+        sinv = recip(al(j) - t);
+    }
+    for i in h..n {
+        let j = n - 1 - i;
+        let r = al(i) - rinv * kk(b, c, i - 1);
+        let t = sinv * kk(b, c, j);
+        rinv = recip(r);
+        sinv = recip(al(j) - t);
+        if i == j {
+            chk += put(&mut out[i], recip(r - t));
+        } else {
+            chk += put(&mut out[i], recip(r - scr[i]));
+            chk += put(&mut out[j], recip(scr[j] - t));
+        }
+    }
+    chk == S::Real::ZERO
+}
+
+/// The checked two-sweep evaluation: validates every input and pivot in index order and
+/// reports the first failure. Same arithmetic as [`diag_fast`], so it gives the same
+/// values when nothing fails.
+fn diag_checked<S: Scalar>(
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    out: &mut [Complex<S>],
+    r: &mut [Complex<S::Real>],
+) -> Result<(), ResolventError> {
+    let n = a.len();
+    let r = &mut r[..n];
     leading_ratios(a, b, c, z, r)?;
-    let mut s_next = Complex::new(<S::Real as Real>::ZERO, <S::Real as Real>::ZERO);
+    let mut sinv = Complex::new(S::Real::ZERO, S::Real::ZERO);
     for i in (0..n).rev() {
         let al = alpha(a[i].to_real(), z);
-        let s = if i + 1 == n {
-            al
+        let t = if i + 1 == n {
+            Complex::new(S::Real::ZERO, S::Real::ZERO)
         } else {
-            al - recip(s_next) * load_k(b, c, i)?
+            sinv * kk(b, c, i)
         };
+        let s = al - t;
         check_pivot(s, Pivot::Trailing, i)?;
-        let d = r[i] + s - al;
+        let d = r[i] - t;
         check_pivot(d, Pivot::Diagonal, i)?;
         out[i] = store(recip(d), i)?;
-        s_next = s;
+        sinv = recip(s);
     }
     Ok(())
 }
 
 /// The leading ratios `r_i = θ_{i+1}/θ_i`, `i = 0..N`, into `r` (length `N`), validating `a`,
-/// `b`, `c`.
+/// `b`, `c` and every pivot, in index order.
 ///
 /// # Errors
 /// As [`resolvent_diag`] (lengths are not checked here beyond slice indexing: callers do).
@@ -91,19 +188,47 @@ pub(crate) fn leading_ratios<S: Scalar>(
     r: &mut [Complex<S::Real>],
 ) -> Result<(), ResolventError> {
     let n = r.len();
-    let mut r_prev = Complex::new(<S::Real as Real>::ZERO, <S::Real as Real>::ZERO);
+    let mut rinv = Complex::new(<S::Real as Real>::ZERO, <S::Real as Real>::ZERO);
     for i in 0..n {
         let al = alpha(load(a, i, Arg::A)?, z);
         let ri = if i == 0 {
             al
         } else {
-            al - recip(r_prev) * load_k(b, c, i - 1)?
+            al - rinv * load_k(b, c, i - 1)?
         };
         check_pivot(ri, Pivot::Leading, i)?;
         r[i] = ri;
-        r_prev = ri;
+        rinv = recip(ri);
     }
     Ok(())
+}
+
+/// The leading ratios without checks, into `r`; returns `0` if they are all finite and
+/// non-zero, NaN otherwise (then [`leading_ratios`] locates the error).
+#[inline(always)]
+pub(crate) fn leading_ratios_fast<S: Scalar>(
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    r: &mut [Complex<S::Real>],
+) -> S::Real {
+    let n = r.len();
+    if n == 0 {
+        return S::Real::ZERO;
+    }
+    let mut chk = S::Real::ZERO;
+    let r0 = alpha(a[0].to_real(), z);
+    r[0] = r0;
+    let mut rinv = recip(r0);
+    chk += nan_if_not_finite(rinv);
+    for i in 1..n {
+        let ri = alpha(a[i].to_real(), z) - rinv * kk(b, c, i - 1);
+        r[i] = ri;
+        rinv = recip(ri);
+        chk += nan_if_not_finite(rinv);
+    }
+    chk
 }
 
 /// [`resolvent_diag`] for a batch: `a` is `rows × n` row-major, `b`, `c` are

@@ -42,6 +42,8 @@
 //! - [`chunked`]: the normalised 2×2 transfer-matrix form, which splits a sequence into
 //!   chunks that are reduced, combined and finished independently (the GPU scan and the
 //!   multi-threaded CPU path).
+//! - [`chunked_vjp`]: the same for the VJPs: the adjoint recurrences are affine, so chunks
+//!   reduce to [`chunked_vjp::Affine`] maps that compose associatively.
 //!
 //! Every function computes in `S::Real` (f32 for f16/bf16/f32 storage, f64 for f64), does not
 //! allocate, and takes its workspace as a `scratch` slice whose length is given by the
@@ -50,6 +52,7 @@
 pub mod backward;
 pub mod causal;
 pub mod chunked;
+pub mod chunked_vjp;
 pub mod forward;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};

@@ -1,0 +1,139 @@
+//! GPU resolvent benchmark: `cargo run --release -p muse-gpu --example gpu_resolvent_bench
+//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--ptx FILE]`. Prints one line per case and, with `--json`,
+//! writes the whole report (hand-formatted JSON; the library's structs are serde-free).
+
+use muse_gpu::bench::{self, BenchConfig, CaseResult};
+use muse_gpu::resolvent::Schedule;
+use std::fmt::Write as _;
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("null".into(), |x| format!("{x:e}"))
+}
+
+fn line(r: &CaseResult) -> String {
+    let sched = match (r.spec.schedule, r.threads) {
+        (_, Some(t)) => format!("block/{t}"),
+        (Schedule::Rows, None) | (_, None) => "rows".to_string(),
+    };
+    format!(
+        "{:<10} {:<4} B={:<6} N={:<5} {:<11} median {:>10.2} us  IQR [{:.2}, {:.2}]  min {:.2} max {:.2}  {:>7.1} GB/s ({:>5.1}% of copy)  err med {} max {} (CPU {} {})",
+        r.spec.op.name(),
+        r.spec.dtype,
+        r.spec.rows,
+        r.spec.n,
+        sched,
+        r.timing.median_us,
+        r.timing.p25_us,
+        r.timing.p75_us,
+        r.timing.min_us,
+        r.timing.max_us,
+        r.effective_gbps,
+        100.0 * r.copy_fraction,
+        opt(r.rel_err_median),
+        opt(r.rel_err_max),
+        opt(r.cpu_rel_err_median),
+        opt(r.cpu_rel_err_max),
+    )
+}
+
+fn json(rep: &bench::BenchReport) -> String {
+    let mut s = String::new();
+    let t = |t: &bench::Timing| {
+        format!(
+            "{{\"runs\": {}, \"median_us\": {}, \"p25_us\": {}, \"p75_us\": {}, \"min_us\": {}, \"max_us\": {}}}",
+            t.runs, t.median_us, t.p25_us, t.p75_us, t.min_us, t.max_us
+        )
+    };
+    let _ = write!(
+        s,
+        "{{\n  \"device\": \"{}\",\n  \"copy_gbps\": {},\n  \"copy_timing\": {},\n  \"warmup\": {},\n  \"peak_bytes_allocated\": {},\n  \"device_total_bytes\": {},\n  \"cases\": [\n",
+        rep.device,
+        rep.copy_gbps,
+        t(&rep.copy_timing),
+        rep.warmup,
+        rep.memory.peak_bytes,
+        rep.memory.device_total_bytes
+    );
+    for (i, r) in rep.cases.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "    {{\"op\": \"{}\", \"dtype\": \"{}\", \"rows\": {}, \"n\": {}, \"kernel\": \"{}\", \"threads\": {}, \"timing\": {}, \"min_bytes\": {}, \"effective_gbps\": {}, \"copy_fraction\": {}, \"rel_err_median\": {}, \"rel_err_max\": {}, \"cpu_rel_err_median\": {}, \"cpu_rel_err_max\": {}}}{}",
+            r.spec.op.name(),
+            r.spec.dtype,
+            r.spec.rows,
+            r.spec.n,
+            r.kernel,
+            r.threads.map_or("null".into(), |t| t.to_string()),
+            t(&r.timing),
+            r.min_bytes,
+            r.effective_gbps,
+            r.copy_fraction,
+            opt(r.rel_err_median),
+            opt(r.rel_err_max),
+            opt(r.cpu_rel_err_median),
+            opt(r.cpu_rel_err_max),
+            if i + 1 < rep.cases.len() { "," } else { "" }
+        );
+    }
+    s.push_str("  ]\n}\n");
+    s
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let ptx = get("--ptx").map(|p| std::fs::read_to_string(&p).expect("read --ptx file"));
+    let opened = match &ptx {
+        Some(p) => muse_gpu::Gpu::with_module(0, p),
+        None => muse_gpu::Gpu::new(0),
+    };
+    let gpu = match opened {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gpu_resolvent_bench: skipped: {e}");
+            return;
+        }
+    };
+    let mut cfg = BenchConfig::standard();
+    if let Some(r) = get("--runs") {
+        cfg.runs = r.parse().expect("--runs N");
+    }
+    if args.iter().any(|a| a == "--quick") {
+        // The shapes of the targets only.
+        cfg.cases.retain(|c| {
+            c.n == 4096
+                && matches!(
+                    (c.rows, c.schedule),
+                    (16, Schedule::Block { threads: None }) | (16384, Schedule::Rows)
+                )
+        });
+    }
+    if let Some(w) = get("--warmup") {
+        cfg.warmup = w.parse().expect("--warmup N");
+    }
+    println!("device: {} ({} SMs)", gpu.device_name(), gpu.sm_count());
+    let rep = match bench::run(&gpu, &cfg, |r| println!("{}", line(r))) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gpu_resolvent_bench: error: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "device-to-device copy: {:.1} GB/s (read + write, 1 GiB, median of {})",
+        rep.copy_gbps, rep.copy_timing.runs
+    );
+    println!(
+        "peak device memory allocated by muse-gpu: {:.1} MiB",
+        rep.memory.peak_bytes as f64 / (1 << 20) as f64
+    );
+    if let Some(p) = get("--json") {
+        std::fs::write(&p, json(&rep)).expect("write --json file");
+        println!("wrote {p}");
+    }
+}

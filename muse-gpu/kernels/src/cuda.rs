@@ -1,0 +1,50 @@
+//! A small stand-in for `cuda_std` over `core::arch::nvptx` (cuda_std 0.2.2 does not build
+//! with any toolchain we have; see `shared/TOOLCHAIN.md`). The names follow cuda_std's API
+//! (`cuda_std::thread::*`), so moving to cuda_std later is a rename.
+
+/// Thread and block indices, barriers (cuda_std's `thread` module).
+pub mod thread {
+    use core::arch::nvptx;
+
+    /// `threadIdx.x`.
+    #[inline(always)]
+    pub fn thread_idx_x() -> u32 {
+        // SAFETY: reads a special register; always defined inside a kernel.
+        unsafe { nvptx::_thread_idx_x() as u32 }
+    }
+
+    /// `blockIdx.x`.
+    #[inline(always)]
+    pub fn block_idx_x() -> u32 {
+        // SAFETY: reads a special register.
+        unsafe { nvptx::_block_idx_x() as u32 }
+    }
+
+    /// `blockDim.x`.
+    #[inline(always)]
+    pub fn block_dim_x() -> u32 {
+        // SAFETY: reads a special register.
+        unsafe { nvptx::_block_dim_x() as u32 }
+    }
+
+    /// `gridDim.x`.
+    #[inline(always)]
+    pub fn grid_dim_x() -> u32 {
+        // SAFETY: reads a special register.
+        unsafe { nvptx::_grid_dim_x() as u32 }
+    }
+
+    /// The global 1-D thread index `blockIdx.x · blockDim.x + threadIdx.x`.
+    #[inline(always)]
+    pub fn index_1d() -> usize {
+        block_idx_x() as usize * block_dim_x() as usize + thread_idx_x() as usize
+    }
+
+    /// `__syncthreads()`: a block-wide barrier that also orders the block's memory accesses.
+    /// Every thread of the block must reach it.
+    #[inline(always)]
+    pub fn sync_threads() {
+        // SAFETY: a barrier; the kernels call it unconditionally from every thread.
+        unsafe { nvptx::_syncthreads() }
+    }
+}

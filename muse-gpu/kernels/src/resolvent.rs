@@ -1,0 +1,791 @@
+//! Resolvent kernels (f32 compute; f32 and f16 storage).
+//!
+//! Two shapes of work:
+//! - `*_block_{dtype}`: one thread block per system (few long systems). Thread `t` owns the
+//!   chunk `[t·L, min((t+1)·L, N))` with `L = ⌈N / blockDim⌉`, reduces it to a forward and a
+//!   backward [`Transfer`] (muse-core's `chunked` API), the block scans the transfers
+//!   (Hillis–Steele, log₂ blockDim steps) to get every chunk's boundary vectors, and each
+//!   thread finishes its chunk with `forward_finish` / `backward_finish` / `diag_finish`.
+//! - `*_rows_{dtype}`: one thread per system (many systems), calling muse-core's sequential
+//!   functions on the thread's row.
+//!
+//! Buffers are row-major batches: `a` is `rows × N`, `b`, `c` are `rows × (N − 1)`, outputs
+//! `rows × N` complex. Scratch is global memory provided by the host (sizes in the host
+//! crate), as is the error-flag word.
+
+use core::slice;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use half::f16;
+use muse_core::complex::{narrow, recip};
+use muse_core::resolvent::chunked::{
+    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
+};
+use muse_core::resolvent::chunked_vjp::{
+    causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
+};
+use muse_core::resolvent::{
+    causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
+};
+use muse_core::scalar::Scalar;
+use num_complex::Complex;
+
+use crate::cuda::thread;
+use crate::flag;
+
+type C32 = Complex<f32>;
+
+/// Merges an error of batch row `row` into the flag word (atomic minimum of the encoded keys).
+#[inline(always)]
+unsafe fn report(flag: *mut u64, e: ResolventError, row: usize) {
+    // SAFETY: `flag` points to one u64 in global memory, provided by the host.
+    let f = unsafe { AtomicU64::from_ptr(flag) };
+    f.fetch_min(flag::encode(e.at_row(row)), Ordering::Relaxed);
+}
+
+/// Row `row` of a row-major batch of `len`-element rows.
+#[inline(always)]
+unsafe fn row_of<'a, T>(p: *const T, row: usize, len: usize) -> &'a [T] {
+    // SAFETY: the host allocated `rows × len` elements and `row < rows`.
+    unsafe { slice::from_raw_parts(p.add(row * len), len) }
+}
+
+#[inline(always)]
+unsafe fn row_of_mut<'a, T>(p: *mut T, row: usize, len: usize) -> &'a mut [T] {
+    // SAFETY: as `row_of`; rows are disjoint between threads/blocks.
+    unsafe { slice::from_raw_parts_mut(p.add(row * len), len) }
+}
+
+/// Per-row scratch of the block kernels, in complex f32 elements: `r` and `s` (N each) and
+/// the forward and backward transfers (4 complex each) of every thread.
+#[inline(always)]
+pub const fn block_scratch(n: usize, threads: usize) -> usize {
+    2 * n + 8 * threads
+}
+
+/// Per-row scratch of the block VJP kernels, in complex f32 elements: `r`, `s`, `d̄` and the
+/// `r̄` work array (N each), two transfers (4 each), two affine maps (3 each, 20 bytes used)
+/// and one `z̄` partial per thread.
+#[inline(always)]
+pub const fn block_vjp_scratch(n: usize, threads: usize) -> usize {
+    4 * n + 15 * threads
+}
+
+/// Stores `1/r` (the causal output) for a chunk, rejecting values that do not fit `S`.
+#[inline(always)]
+fn causal_store<S: Scalar<Real = f32>>(
+    start: usize,
+    r: &[C32],
+    out: &mut [Complex<S>],
+) -> Result<(), ResolventError> {
+    for (j, (o, &ri)) in out.iter_mut().zip(r).enumerate() {
+        let y = narrow::<S>(recip(ri));
+        if !(y.re.to_real().is_finite() && y.im.to_real().is_finite()) {
+            return Err(ResolventError::OutputOverflow {
+                row: 0,
+                index: start + j,
+            });
+        }
+        *o = y;
+    }
+    Ok(())
+}
+
+/// The block-per-system scheme (see the module docs). `CAUSAL` skips the backward direction
+/// and writes `1/r_i`.
+#[inline(always)]
+unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    out: *mut Complex<S>,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return; // uniform across the block: no barrier is skipped by part of it
+    }
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let m = n - 1; // the host never launches n == 0
+                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
+    let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
+    let out = unsafe { row_of_mut(out, row, n) };
+    let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
+    let r_all = sc;
+    let s_all = unsafe { sc.add(n) };
+    let fwd = unsafe { sc.add(2 * n) } as *mut Transfer<f32>;
+    let bwd = unsafe { fwd.add(nt) };
+
+    let len = n.div_ceil(nt);
+    let st = (t * len).min(n);
+    let en = (st + len).min(n);
+
+    // 1. Reduce the chunk to its transfers.
+    let p = match Transfer::forward(a, b, c, z, st..en) {
+        Ok(p) => p,
+        Err(e) => {
+            unsafe { report(flag, e, row) };
+            Transfer::identity()
+        }
+    };
+    let q = if CAUSAL {
+        Transfer::identity()
+    } else {
+        match Transfer::backward(a, b, c, z, st..en) {
+            Ok(q) => q,
+            Err(e) => {
+                unsafe { report(flag, e, row) };
+                Transfer::identity()
+            }
+        }
+    };
+    unsafe {
+        *fwd.add(t) = p;
+        *bwd.add(t) = q;
+    }
+    thread::sync_threads();
+
+    // 2. Inclusive scans: X_t = P_t ⋯ P_0 (prefix), Y_t = Q_t ⋯ Q_{T−1} (suffix).
+    unsafe { scan_transfers(fwd, bwd, t, nt, CAUSAL) };
+
+    // 3. Boundaries and finish.
+    if st < en {
+        let v = if t == 0 {
+            initial_boundary()
+        } else {
+            unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
+        };
+        let r = unsafe { slice::from_raw_parts_mut(r_all.add(st), en - st) };
+        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
+            if CAUSAL {
+                causal_store(st, r, &mut out[st..en])
+            } else {
+                let u = if t + 1 == nt {
+                    initial_boundary()
+                } else {
+                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+                };
+                let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), en - st) };
+                backward_finish(a, b, c, z, st..en, u, s)?;
+                diag_finish(a, z, st, r, s, &mut out[st..en])
+            }
+        });
+        if let Err(e) = res {
+            unsafe { report(flag, e, row) };
+        }
+    }
+}
+
+/// One thread per system: muse-core's sequential functions on the thread's row.
+#[inline(always)]
+unsafe fn rows_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    out: *mut Complex<S>,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::index_1d();
+    if row >= rows {
+        return;
+    }
+    let m = n - 1;
+    // SAFETY: sizes checked by the host; scratch is `rows × n` (unused when causal).
+    let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
+    let out = unsafe { row_of_mut(out, row, n) };
+    let res = if CAUSAL {
+        causal_resolvent(a, b, c, z, out)
+    } else {
+        let s = unsafe { row_of_mut(scratch, row, n) };
+        resolvent_diag(a, b, c, z, out, s)
+    };
+    if let Err(e) = res {
+        unsafe { report(flag, e, row) };
+    }
+}
+
+/// Block-wide inclusive scans of the transfers in `fwd` (prefix: `X_t = P_t ⋯ P_0`) and, unless
+/// `causal`, `bwd` (suffix: `Y_t = Q_t ⋯ Q_{T−1}`). Every thread of the block must call it.
+#[inline(always)]
+unsafe fn scan_transfers(
+    fwd: *mut Transfer<f32>,
+    bwd: *mut Transfer<f32>,
+    t: usize,
+    nt: usize,
+    causal: bool,
+) {
+    let mut d = 1;
+    while d < nt {
+        let x = unsafe { *fwd.add(t) };
+        let xl = if t >= d {
+            Some(unsafe { *fwd.add(t - d) })
+        } else {
+            None
+        };
+        let (y, yr) = if causal || t + d >= nt {
+            (x, None)
+        } else {
+            (unsafe { *bwd.add(t) }, Some(unsafe { *bwd.add(t + d) }))
+        };
+        thread::sync_threads();
+        if let Some(xl) = xl {
+            unsafe { *fwd.add(t) = xl.then(x) };
+        }
+        if let Some(yr) = yr {
+            unsafe { *bwd.add(t) = y.mul(yr) };
+        }
+        thread::sync_threads();
+        d *= 2;
+    }
+}
+
+/// Block-wide inclusive scans of affine maps: prefix `X_t = G_0 then … then G_t` in `pre`
+/// (unless null) and suffix `Y_t = F_{T−1} then … then F_t` in `suf`. Every thread calls it.
+#[inline(always)]
+unsafe fn scan_affine(pre: *mut Affine<f32>, suf: *mut Affine<f32>, t: usize, nt: usize) {
+    let mut d = 1;
+    while d < nt {
+        let xl = if !pre.is_null() && t >= d {
+            Some((unsafe { *pre.add(t - d) }, unsafe { *pre.add(t) }))
+        } else {
+            None
+        };
+        let yr = if t + d < nt {
+            Some((unsafe { *suf.add(t + d) }, unsafe { *suf.add(t) }))
+        } else {
+            None
+        };
+        thread::sync_threads();
+        if let Some((l, x)) = xl {
+            unsafe { *pre.add(t) = l.then(x) };
+        }
+        if let Some((r, y)) = yr {
+            unsafe { *suf.add(t) = r.then(y) };
+        }
+        thread::sync_threads();
+        d *= 2;
+    }
+}
+
+/// Rejects gradients of a chunk that overflowed (as muse-core's chunked VJP does).
+#[inline(always)]
+fn check_grad_chunk(
+    n: usize,
+    st: usize,
+    en: usize,
+    grad: &VjpOut<'_, f32>,
+) -> Result<(), ResolventError> {
+    for i in st..en {
+        let bad = !grad.a[i].is_finite()
+            || (i + 1 < n && !(grad.b[i].is_finite() && grad.c[i].is_finite()));
+        if bad {
+            return Err(ResolventError::OutputOverflow { row: 0, index: i });
+        }
+    }
+    Ok(())
+}
+
+/// The VJPs by the chunked scheme, one block per system: transfer scans for the ratios, then
+/// affine scans for the adjoint recurrences (muse-core's `chunked_vjp`), per-thread chunks.
+#[inline(always)]
+unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    w: *const Complex<S>,
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return;
+    }
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let m = n - 1;
+    // SAFETY: sizes are checked by the host (see `block_vjp_scratch`).
+    let (a, b, c, w) = unsafe {
+        (
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            row_of(w, row, n),
+        )
+    };
+    let mut grad = unsafe {
+        VjpOut {
+            a: row_of_mut(ga, row, n),
+            b: row_of_mut(gb, row, m),
+            c: row_of_mut(gc, row, m),
+        }
+    };
+    let sc = unsafe { scratch.add(row * block_vjp_scratch(n, nt)) };
+    let (r_all, s_all, d_all, w_all) = unsafe { (sc, sc.add(n), sc.add(2 * n), sc.add(3 * n)) };
+    let fwd = unsafe { sc.add(4 * n) } as *mut Transfer<f32>;
+    let bwd = unsafe { fwd.add(nt) };
+    let aff = unsafe { sc.add(4 * n + 8 * nt) } as *mut u8;
+    let pre = aff as *mut Affine<f32>; // 20 bytes each, 4-aligned
+    let suf = unsafe { aff.add(20 * nt) } as *mut Affine<f32>;
+    let part = unsafe { sc.add(4 * n + 14 * nt) };
+
+    let len = n.div_ceil(nt);
+    let st = (t * len).min(n);
+    let en = (st + len).min(n);
+    let k = en - st;
+    let mut ok = true;
+    let fail = |e: ResolventError, ok: &mut bool| {
+        if *ok {
+            unsafe { report(flag, e, row) };
+        }
+        *ok = false;
+    };
+
+    // 1. Ratios r (and s) of the chunk, from the transfer scans.
+    let p = Transfer::forward(a, b, c, z, st..en).unwrap_or_else(|e| {
+        fail(e, &mut ok);
+        Transfer::identity()
+    });
+    let q = if CAUSAL {
+        Transfer::identity()
+    } else {
+        Transfer::backward(a, b, c, z, st..en).unwrap_or_else(|e| {
+            fail(e, &mut ok);
+            Transfer::identity()
+        })
+    };
+    unsafe {
+        *fwd.add(t) = p;
+        *bwd.add(t) = q;
+    }
+    thread::sync_threads();
+    unsafe { scan_transfers(fwd, bwd, t, nt, CAUSAL) };
+    let r = unsafe { slice::from_raw_parts_mut(r_all.add(st), k) };
+    let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), k) };
+    let dbar = unsafe { slice::from_raw_parts_mut(d_all.add(st), k) };
+    let rbar = unsafe { slice::from_raw_parts_mut(w_all.add(st), k) };
+    if ok && k > 0 {
+        let v = if t == 0 {
+            initial_boundary()
+        } else {
+            unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
+        };
+        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
+            if CAUSAL {
+                for x in r.iter_mut() {
+                    *x = recip(*x);
+                }
+                Ok(())
+            } else {
+                let u = if t + 1 == nt {
+                    initial_boundary()
+                } else {
+                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+                };
+                backward_finish(a, b, c, z, st..en, u, s)?;
+                vjp_prepare(a, z, w, st..en, r, s, dbar)
+            }
+        });
+        if let Err(e) = res {
+            fail(e, &mut ok);
+        }
+    }
+    thread::sync_threads(); // 1/s_e of the next chunk is ready
+
+    // 2. The chunk's affine maps, and their scans.
+    let (f, g) = if ok && k > 0 {
+        let f = if CAUSAL {
+            causal_rbar_reduce(b, c, w, r, st..en)
+        } else {
+            rbar_reduce(b, c, r, dbar, st..en)
+        };
+        let g = if CAUSAL {
+            Ok(Affine::identity())
+        } else {
+            sbar_reduce(b, c, s, dbar, st..en)
+        };
+        match (f, g) {
+            (Ok(f), Ok(g)) => (f, g),
+            (Err(e), _) | (_, Err(e)) => {
+                fail(e, &mut ok);
+                (Affine::identity(), Affine::identity())
+            }
+        }
+    } else {
+        (Affine::identity(), Affine::identity())
+    };
+    unsafe {
+        *pre.add(t) = g;
+        *suf.add(t) = f;
+    }
+    thread::sync_threads();
+    unsafe { scan_affine(if CAUSAL { core::ptr::null_mut() } else { pre }, suf, t, nt) };
+
+    // 3. Finish the chunk.
+    let zero = C32::new(0.0, 0.0);
+    let mut zb = zero;
+    if ok && k > 0 {
+        let rbar_e = if t + 1 < nt {
+            unsafe { (*suf.add(t + 1)).apply(zero) }
+        } else {
+            zero
+        };
+        let res = if CAUSAL {
+            causal_vjp_finish(b, c, w, r, st..en, rbar_e, rbar, &mut grad)
+        } else {
+            let sbar_in = if t > 0 {
+                unsafe { (*pre.add(t - 1)).apply(zero) }
+            } else {
+                zero
+            };
+            let sinv_e = if en < n {
+                unsafe { *s_all.add(en) }
+            } else {
+                zero
+            };
+            vjp_finish(
+                b,
+                c,
+                r,
+                s,
+                dbar,
+                st..en,
+                rbar_e,
+                sbar_in,
+                sinv_e,
+                rbar,
+                &mut grad,
+            )
+        };
+        match res.and_then(|zc| check_grad_chunk(n, st, en, &grad).map(|()| zc)) {
+            Ok(zc) => zb = zc,
+            Err(e) => fail(e, &mut ok),
+        }
+    }
+    unsafe { *part.add(t) = zb };
+    thread::sync_threads();
+    if t == 0 {
+        let mut total = zero;
+        for j in 0..nt {
+            total = total + unsafe { *part.add(j) };
+        }
+        if !(total.re.is_finite() && total.im.is_finite()) {
+            unsafe {
+                report(
+                    flag,
+                    ResolventError::OutputOverflow {
+                        row: 0,
+                        index: n - 1,
+                    },
+                    row,
+                )
+            };
+        }
+        unsafe { *zbar.add(row) = total };
+    }
+}
+
+/// VJP, one thread per system; `zbar[row]` receives the row's `z̄`.
+#[inline(always)]
+unsafe fn vjp_rows_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    w: *const Complex<S>,
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::index_1d();
+    if row >= rows {
+        return;
+    }
+    let m = n - 1;
+    let per = if CAUSAL { 2 * n } else { 4 * n };
+    // SAFETY: sizes checked by the host.
+    let (a, b, c, w) = unsafe {
+        (
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            row_of(w, row, n),
+        )
+    };
+    let grad = unsafe {
+        VjpOut {
+            a: row_of_mut(ga, row, n),
+            b: row_of_mut(gb, row, m),
+            c: row_of_mut(gc, row, m),
+        }
+    };
+    let s = unsafe { row_of_mut(scratch, row, per) };
+    let res = if CAUSAL {
+        causal_resolvent_vjp(a, b, c, z, w, grad, s)
+    } else {
+        resolvent_vjp(a, b, c, z, w, grad, s)
+    };
+    match res {
+        Ok(zb) => unsafe { *zbar.add(row) = zb },
+        Err(e) => unsafe { report(flag, e, row) },
+    }
+}
+
+macro_rules! forward_kernels {
+    ($s:ty, $block:ident, $rows:ident, $cblock:ident, $crows:ident) => {
+        /// `g = diag (T − zI)⁻¹`, one block per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $block(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            block_generic::<$s, false>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
+        }
+        /// `g = diag (T − zI)⁻¹`, one thread per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $rows(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            rows_generic::<$s, false>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
+        }
+        /// Causal resolvent `1/r_i`, one block per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $cblock(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            block_generic::<$s, true>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
+        }
+        /// Causal resolvent `1/r_i`, one thread per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $crows(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            rows_generic::<$s, true>(rows, n, a, b, c, C32::new(zre, zim), out, scratch, flag)
+        }
+    };
+}
+
+macro_rules! vjp_kernels {
+    ($s:ty, $vjp:ident, $cvjp:ident, $bvjp:ident, $bcvjp:ident) => {
+        /// Exact VJP of the resolvent diagonal, one block per system (chunked scans).
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $bvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_block_generic::<$s, false>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+        /// Exact VJP of the causal resolvent, one block per system (chunked scans).
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $bcvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_block_generic::<$s, true>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+        /// Exact VJP of the resolvent diagonal, one thread per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $vjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_rows_generic::<$s, false>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+        /// Exact VJP of the causal resolvent, one thread per system.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $cvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            vjp_rows_generic::<$s, true>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+    };
+}
+
+forward_kernels!(
+    f32,
+    resolvent_diag_block_f32,
+    resolvent_diag_rows_f32,
+    causal_resolvent_block_f32,
+    causal_resolvent_rows_f32
+);
+forward_kernels!(
+    f16,
+    resolvent_diag_block_f16,
+    resolvent_diag_rows_f16,
+    causal_resolvent_block_f16,
+    causal_resolvent_rows_f16
+);
+vjp_kernels!(
+    f32,
+    resolvent_vjp_rows_f32,
+    causal_resolvent_vjp_rows_f32,
+    resolvent_vjp_block_f32,
+    causal_resolvent_vjp_block_f32
+);
+vjp_kernels!(
+    f16,
+    resolvent_vjp_rows_f16,
+    causal_resolvent_vjp_rows_f16,
+    resolvent_vjp_block_f16,
+    causal_resolvent_vjp_block_f16
+);

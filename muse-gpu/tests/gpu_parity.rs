@@ -1,0 +1,634 @@
+//! GPU vs CPU parity of every resolvent kernel, and bad input → errors (never a trap).
+//! Runs on a machine with an NVIDIA driver; elsewhere each test prints why it skipped.
+//!
+//! References: muse-core's f64 path on the same (storage-rounded) inputs. Each GPU result is
+//! judged against the CPU f32 (or f16) path's own error on the same rows: the GPU must be no
+//! worse than the CPU path with the same storage type (up to a small factor for the different
+//! summation order of the chunked scan).
+
+use half::f16;
+use muse_core::resolvent::{self as rc, Arg, Pivot, ResolventError, VjpOut};
+use muse_core::scalar::Scalar;
+use muse_gpu::resolvent::{self as gr, Op, Schedule, System, VjpBuffers, Workspace};
+use muse_gpu::{Gpu, GpuError};
+use num_complex::Complex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+fn gpu() -> Option<Gpu> {
+    match Gpu::new(0) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("skipped: no usable GPU ({e})");
+            None
+        }
+    }
+}
+
+struct Batch {
+    n: usize,
+    rows: usize,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    c: Vec<f64>,
+    z: Complex<f64>,
+}
+
+/// Random non-symmetric systems: a, b, c ~ N(0, 1) independently.
+fn random(rows: usize, n: usize, z: Complex<f64>, seed: u64) -> Batch {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let mut g = |k: usize| -> Vec<f64> { (0..k).map(|_| r.sample(StandardNormal)).collect() };
+    let a = g(rows * n);
+    let b = g(rows * (n - 1));
+    let c = g(rows * (n - 1));
+    Batch {
+        n,
+        rows,
+        a,
+        b,
+        c,
+        z,
+    }
+}
+
+/// The well-conditioned family of the issue: b = c = 1 + 0.1·N(0,1), z = i.
+fn laplacian_like(rows: usize, n: usize, seed: u64) -> Batch {
+    let mut bt = random(rows, n, Complex::new(0.0, 1.0), seed);
+    bt.b = bt.b.iter().map(|x| 1.0 + 0.1 * x).collect();
+    bt.c = bt.b.clone();
+    bt
+}
+
+fn cast<S: Scalar<Real = f32>>(x: &[f64]) -> Vec<S> {
+    x.iter().map(|&v| S::from_real(v as f32)).collect()
+}
+fn widen<S: Scalar<Real = f32>>(x: &[S]) -> Vec<f64> {
+    x.iter().map(|v| v.to_real() as f64).collect()
+}
+fn cw<S: Scalar<Real = f32>>(x: &[Complex<S>]) -> Vec<Complex<f64>> {
+    x.iter()
+        .map(|v| Complex::new(v.re.to_real() as f64, v.im.to_real() as f64))
+        .collect()
+}
+
+/// Relative L2 error of each row.
+fn row_errors(n: usize, got: &[Complex<f64>], want: &[Complex<f64>]) -> Vec<f64> {
+    got.chunks(n)
+        .zip(want.chunks(n))
+        .map(|(g, w)| {
+            let num: f64 = g.iter().zip(w).map(|(x, y)| (x - y).norm_sqr()).sum();
+            let den: f64 = w.iter().map(|y| y.norm_sqr()).sum();
+            (num / den).sqrt()
+        })
+        .collect()
+}
+
+fn rel(got: &[f64], want: &[f64]) -> f64 {
+    let num: f64 = got.iter().zip(want).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f64 = want.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// CPU forward of `op` in storage type `S` (compute `S::Real`), as complex f64.
+fn cpu<S: Scalar>(
+    op: Op,
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+) -> Vec<Complex<f64>>
+where
+    S::Real: Into<f64>,
+{
+    let mut out = vec![Complex::new(S::default(), S::default()); a.len()];
+    let mut scratch = vec![
+        Complex::new(
+            <S::Real as muse_core::Real>::ZERO,
+            <S::Real as muse_core::Real>::ZERO
+        );
+        rc::resolvent_diag_scratch(n)
+    ];
+    match op {
+        Op::Diag => rc::resolvent_diag_batch(n, a, b, c, z, &mut out, &mut scratch).unwrap(),
+        Op::Causal => rc::causal_resolvent_batch(n, a, b, c, z, &mut out).unwrap(),
+    }
+    out.iter()
+        .map(|v| Complex::new(v.re.to_real().into(), v.im.to_real().into()))
+        .collect()
+}
+
+/// Runs `op` on the GPU through the device-level API with a NaN-poisoned output buffer,
+/// checks every element was written, and returns the result.
+fn gpu_forward<S: gr::GpuScalar>(
+    gpu: &Gpu,
+    op: Op,
+    sched: Schedule,
+    bt: &Batch,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+) -> Result<Vec<Complex<S>>, GpuError> {
+    let (da, db, dc) = (gpu.upload(a)?, gpu.upload(b)?, gpu.upload(c)?);
+    let sys = System {
+        n: bt.n,
+        a: &da,
+        b: &db,
+        c: &dc,
+        z: Complex::new(bt.z.re as f32, bt.z.im as f32),
+    };
+    let poison = vec![S::from_real(f32::NAN); 2 * a.len()];
+    let mut out = gpu.upload(&poison)?;
+    let mut ws = Workspace::new(gpu)?;
+    gr::launch_forward(gpu, op, &sys, &mut out, &mut ws, sched)?;
+    ws.take_error(gpu)?;
+    let v = gpu.download(&out)?;
+    assert!(
+        v.iter().all(|x| x.to_real().is_finite()),
+        "{op:?} {sched:?}: some outputs were not written (NaN poison left)"
+    );
+    Ok(v.chunks_exact(2)
+        .map(|p| Complex::new(p[0], p[1]))
+        .collect())
+}
+
+fn check_forward<S: gr::GpuScalar>(
+    gpu: &Gpu,
+    op: Op,
+    sched: Schedule,
+    bt: &Batch,
+    factor: f64,
+    floor: f64,
+) where
+    S::Real: Into<f64>,
+{
+    let (a, b, c) = (cast::<S>(&bt.a), cast::<S>(&bt.b), cast::<S>(&bt.c));
+    let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
+    // f64 reference on the storage-rounded inputs.
+    let (a64, b64, c64) = (widen(&a), widen(&b), widen(&c));
+    let want = cpu::<f64>(op, bt.n, &a64, &b64, &c64, bt.z);
+    let cpu_s = cpu::<S>(op, bt.n, &a, &b, &c, zs);
+    let got = cw(&gpu_forward(gpu, op, sched, bt, &a, &b, &c).unwrap());
+    let eg = row_errors(bt.n, &got, &want);
+    let ec = row_errors(bt.n, &cpu_s, &want);
+    // The chunked scan rounds differently from the sequential recurrence: on ill-conditioned
+    // rows split into many short chunks it can be ~10× worse per row (seen on an H200: 4.5e-5
+    // vs 4.1e-6 with one-element chunks), so rows are held to the issue's worst-row bound
+    // (1e-4), and the distribution (median) to the CPU's.
+    assert!(
+        median(eg.clone()) <= 2.0 * median(ec.clone()) + 1e-6,
+        "{op:?} {} {sched:?}: GPU median {:e} vs CPU {:e}",
+        S::NAME,
+        median(eg.clone()),
+        median(ec.clone())
+    );
+    for (row, (g, c)) in eg.iter().zip(&ec).enumerate() {
+        assert!(
+            *g <= factor * c + floor,
+            "{op:?} {} {sched:?} rows={} n={} row {row}: GPU rel. error {g:e} vs CPU {c:e}",
+            S::NAME,
+            bt.rows,
+            bt.n
+        );
+    }
+    eprintln!(
+        "{op:?} {} {sched:?} B={} N={}: GPU rel. L2 error median {:.2e} max {:.2e}; CPU {} median {:.2e} max {:.2e}",
+        S::NAME, bt.rows, bt.n, median(eg.clone()), eg.iter().cloned().fold(0.0, f64::max),
+        S::NAME, median(ec.clone()), ec.iter().cloned().fold(0.0, f64::max)
+    );
+}
+
+const BLOCK: Schedule = Schedule::Block { threads: None };
+
+#[test]
+fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
+    let Some(gpu) = gpu() else { return };
+    let z = Complex::new(0.3, 0.5);
+    // Sizes that are not multiples of the block or of the chunk.
+    for (rows, n, sched) in [
+        (16, 4096, BLOCK),
+        (3, 1000, Schedule::Block { threads: Some(96) }),
+        (5, 1, BLOCK),
+        (2, 7, Schedule::Block { threads: Some(32) }),
+        (37, 257, Schedule::Rows),
+        (4100, 33, Schedule::Auto),
+        (4100, 33, Schedule::Block { threads: Some(64) }),
+    ] {
+        check_forward::<f32>(
+            &gpu,
+            Op::Diag,
+            sched,
+            &random(rows, n, z, 1 + n as u64),
+            4.0,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn gpu_diag_f32_is_accurate_on_well_conditioned_systems() {
+    let Some(gpu) = gpu() else { return };
+    for sched in [BLOCK, Schedule::Rows] {
+        let bt = laplacian_like(16, 4096, 7);
+        check_forward::<f32>(&gpu, Op::Diag, sched, &bt, 4.0, 1e-6);
+        let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+        let want = cpu::<f64>(Op::Diag, bt.n, &widen(&a), &widen(&b), &widen(&c), bt.z);
+        let got = cw(&gpu_forward(&gpu, Op::Diag, sched, &bt, &a, &b, &c).unwrap());
+        let e = row_errors(bt.n, &got, &want);
+        assert!(
+            median(e.clone()) <= 1e-6,
+            "{sched:?}: median {:e}",
+            median(e)
+        );
+    }
+}
+
+#[test]
+fn gpu_causal_f32_matches_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    let z = Complex::new(-0.2, 0.7);
+    for (rows, n, sched) in [
+        (16, 4096, BLOCK),
+        (3, 999, Schedule::Block { threads: Some(64) }),
+        (33, 130, Schedule::Rows),
+        (4097, 20, Schedule::Auto),
+        (4097, 20, Schedule::Block { threads: Some(64) }),
+    ] {
+        check_forward::<f32>(
+            &gpu,
+            Op::Causal,
+            sched,
+            &random(rows, n, z, 100 + n as u64),
+            4.0,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn gpu_f16_storage_matches_cpu_f16_path() {
+    let Some(gpu) = gpu() else { return };
+    // Inputs scaled so that |g| stays well inside f16's range.
+    let z = Complex::new(0.3, 1.0);
+    for op in [Op::Diag, Op::Causal] {
+        for (rows, n, sched) in [(4, 2050, BLOCK), (40, 100, Schedule::Rows)] {
+            check_forward::<f16>(
+                &gpu,
+                op,
+                sched,
+                &random(rows, n, z, 9 + n as u64),
+                2.0,
+                1e-3,
+            );
+        }
+    }
+}
+
+/// The VJP through the device-level API with NaN-poisoned gradient buffers.
+#[allow(clippy::too_many_arguments)]
+fn gpu_vjp(
+    gpu: &Gpu,
+    op: Op,
+    sched: Schedule,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    z: Complex<f32>,
+    w: &[Complex<f32>],
+) -> Result<gr::VjpResult, GpuError> {
+    let rows = a.len() / n;
+    let (da, db, dc) = (gpu.upload(a)?, gpu.upload(b)?, gpu.upload(c)?);
+    let wf: Vec<f32> = w.iter().flat_map(|v| [v.re, v.im]).collect();
+    let dw = gpu.upload(&wf)?;
+    let sys = System {
+        n,
+        a: &da,
+        b: &db,
+        c: &dc,
+        z,
+    };
+    let m = rows * (n - 1);
+    let mut grad = VjpBuffers {
+        a: gpu.upload(&vec![f32::NAN; rows * n])?,
+        b: gpu.upload(&vec![f32::NAN; m])?,
+        c: gpu.upload(&vec![f32::NAN; m])?,
+        z: gpu.upload(&vec![f32::NAN; 2 * rows])?,
+    };
+    let mut ws = Workspace::new(gpu)?;
+    gr::launch_vjp(gpu, op, &sys, &dw, &mut grad, &mut ws, sched)?;
+    ws.take_error(gpu)?;
+    let (ga, gb, gc, gz) = (
+        gpu.download(&grad.a)?,
+        gpu.download(&grad.b)?,
+        gpu.download(&grad.c)?,
+        gpu.download(&grad.z)?,
+    );
+    for v in [&ga, &gb, &gc, &gz] {
+        assert!(
+            v.iter().all(|x| x.is_finite()),
+            "{op:?} {sched:?}: unwritten gradient (NaN poison left)"
+        );
+    }
+    let (zr, zi) = gz.chunks(2).fold((0.0f64, 0.0f64), |(r, i), p| {
+        (r + p[0] as f64, i + p[1] as f64)
+    });
+    Ok(gr::VjpResult {
+        a: ga,
+        b: gb,
+        c: gc,
+        z: Complex::new(zr as f32, zi as f32),
+    })
+}
+
+fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64) {
+    let bt = random(rows, n, Complex::new(0.2, 0.6), seed);
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0xabc);
+    let w64: Vec<Complex<f64>> = (0..rows * n)
+        .map(|_| Complex::new(r.sample(StandardNormal), r.sample(StandardNormal)))
+        .collect();
+    let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+    let w32: Vec<Complex<f32>> = w64
+        .iter()
+        .map(|v| Complex::new(v.re as f32, v.im as f32))
+        .collect();
+    let w64: Vec<Complex<f64>> = w32
+        .iter()
+        .map(|v| Complex::new(v.re as f64, v.im as f64))
+        .collect();
+    let (a64, b64, c64) = (widen(&a), widen(&b), widen(&c));
+    let m = rows * (n - 1);
+    // f64 reference and CPU f32.
+    let (mut ra, mut rb, mut rcc) = (vec![0.0; rows * n], vec![0.0; m], vec![0.0; m]);
+    let mut s64 = vec![Complex::new(0.0, 0.0); rc::resolvent_vjp_scratch(n)];
+    let g = VjpOut {
+        a: &mut ra,
+        b: &mut rb,
+        c: &mut rcc,
+    };
+    let zw = match op {
+        Op::Diag => rc::resolvent_vjp_batch(n, &a64, &b64, &c64, bt.z, &w64, g, &mut s64),
+        Op::Causal => rc::causal_resolvent_vjp_batch(n, &a64, &b64, &c64, bt.z, &w64, g, &mut s64),
+    }
+    .unwrap();
+    let (mut ca, mut cb, mut ccc) = (vec![0.0f32; rows * n], vec![0.0f32; m], vec![0.0f32; m]);
+    let mut s32 = vec![Complex::new(0.0f32, 0.0); rc::resolvent_vjp_scratch(n)];
+    let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
+    let g = VjpOut {
+        a: &mut ca,
+        b: &mut cb,
+        c: &mut ccc,
+    };
+    let zc = match op {
+        Op::Diag => rc::resolvent_vjp_batch(n, &a, &b, &c, zs, &w32, g, &mut s32),
+        Op::Causal => rc::causal_resolvent_vjp_batch(n, &a, &b, &c, zs, &w32, g, &mut s32),
+    }
+    .unwrap();
+    let got = gpu_vjp(gpu, op, sched, n, &a, &b, &c, zs, &w32).unwrap();
+    if sched == Schedule::Auto {
+        // The host-slice API gives the same result as the device-level one.
+        let host = match op {
+            Op::Diag => gr::vjp(gpu, n, &a, &b, &c, zs, &w32),
+            Op::Causal => gr::causal_vjp(gpu, n, &a, &b, &c, zs, &w32),
+        }
+        .unwrap();
+        assert_eq!(host.a, got.a);
+    }
+    let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    for (name, gv, cv, rv) in [
+        ("a", &got.a, &ca, &ra),
+        ("b", &got.b, &cb, &rb),
+        ("c", &got.c, &ccc, &rcc),
+    ] {
+        let (eg, ec) = (rel(&f(gv), rv), rel(&f(cv), rv));
+        eprintln!(
+            "{op:?} {sched:?} VJP B={rows} N={n} grad {name}: GPU rel. error {eg:.2e}, CPU f32 {ec:.2e}"
+        );
+        assert!(
+            eg <= 4.0 * ec + 1e-5,
+            "{op:?} grad {name}: GPU {eg:e} vs CPU f32 {ec:e}"
+        );
+    }
+    let ez = (Complex::new(got.z.re as f64, got.z.im as f64) - zw).norm() / zw.norm();
+    let ecz = (Complex::new(zc.re as f64, zc.im as f64) - zw).norm() / zw.norm();
+    eprintln!("{op:?} {sched:?} VJP z̄: GPU rel. error {ez:.2e}, CPU f32 {ecz:.2e}");
+    assert!(
+        ez <= 4.0 * ecz + 1e-5,
+        "{op:?} z̄: GPU {ez:e} vs CPU {ecz:e}"
+    );
+}
+
+#[test]
+fn gpu_vjp_matches_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    vjp_case(&gpu, Op::Diag, Schedule::Auto, 16, 1000, 11);
+    vjp_case(
+        &gpu,
+        Op::Diag,
+        Schedule::Block { threads: Some(96) },
+        3,
+        2001,
+        13,
+    );
+    vjp_case(
+        &gpu,
+        Op::Diag,
+        Schedule::Block { threads: Some(32) },
+        2,
+        7,
+        14,
+    );
+    vjp_case(&gpu, Op::Diag, Schedule::Rows, 130, 65, 12);
+    vjp_case(&gpu, Op::Diag, Schedule::Auto, 4099, 17, 15);
+    vjp_case(
+        &gpu,
+        Op::Diag,
+        Schedule::Block { threads: Some(64) },
+        4099,
+        17,
+        16,
+    );
+}
+
+#[test]
+fn gpu_causal_vjp_matches_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    vjp_case(&gpu, Op::Causal, Schedule::Auto, 16, 1000, 21);
+    vjp_case(
+        &gpu,
+        Op::Causal,
+        Schedule::Block { threads: Some(96) },
+        3,
+        2001,
+        23,
+    );
+    vjp_case(&gpu, Op::Causal, Schedule::Rows, 130, 65, 22);
+    vjp_case(&gpu, Op::Causal, Schedule::Auto, 4099, 17, 25);
+    vjp_case(
+        &gpu,
+        Op::Causal,
+        Schedule::Block { threads: Some(64) },
+        4099,
+        17,
+        26,
+    );
+}
+
+fn expect_kernel_error(r: Result<Vec<Complex<f32>>, GpuError>) -> ResolventError {
+    match r {
+        Err(GpuError::Kernel(e)) => e,
+        other => panic!("expected a kernel error, got {other:?}"),
+    }
+}
+
+#[test]
+fn gpu_bad_inputs_are_errors_not_traps() {
+    let Some(gpu) = gpu() else { return };
+    let z = Complex::new(0.3f32, 0.5);
+    let bt = random(6, 300, Complex::new(0.3, 0.5), 5);
+    let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+    for sched in [BLOCK, Schedule::Rows] {
+        for op in [Op::Diag, Op::Causal] {
+            // NaN in a at row 2, index 123; ∞ in c at row 4, index 7 (forward and VJP).
+            let mut a2 = a.clone();
+            a2[2 * 300 + 123] = f32::NAN;
+            let e = expect_kernel_error(gpu_forward(&gpu, op, sched, &bt, &a2, &b, &c));
+            assert_eq!(
+                e,
+                ResolventError::NonFiniteInput {
+                    arg: Arg::A,
+                    row: 2,
+                    index: 123
+                },
+                "{op:?} {sched:?}"
+            );
+            let mut c2 = c.clone();
+            c2[4 * 299 + 7] = f32::INFINITY;
+            let e = expect_kernel_error(gpu_forward(&gpu, op, sched, &bt, &a, &b, &c2));
+            assert_eq!(
+                e,
+                ResolventError::NonFiniteInput {
+                    arg: Arg::C,
+                    row: 4,
+                    index: 7
+                },
+                "{op:?} {sched:?}"
+            );
+            // A zero leading pivot: a_0 = z with z real, in row 3.
+            let mut a3 = a.clone();
+            a3[3 * 300] = 0.5;
+            let real = Batch {
+                z: Complex::new(0.5, 0.0),
+                ..random(6, 300, Complex::new(0.5, 0.0), 5)
+            };
+            let e = expect_kernel_error(gpu_forward(&gpu, op, sched, &real, &a3, &b, &c));
+            assert!(
+                matches!(
+                    e,
+                    ResolventError::ZeroPivot {
+                        row: 3,
+                        pivot: Pivot::Leading,
+                        index: 0
+                    }
+                ),
+                "{op:?} {sched:?}: {e:?}"
+            );
+        }
+    }
+    let w1 = vec![Complex::new(0.5f32, -1.0); a.len()];
+    for sched in [Schedule::Auto, Schedule::Rows] {
+        for op in [Op::Diag, Op::Causal] {
+            let mut a2 = a.clone();
+            a2[2 * 300 + 123] = f32::NAN;
+            let r = gpu_vjp(&gpu, op, sched, 300, &a2, &b, &c, z, &w1);
+            assert!(
+                matches!(
+                    r,
+                    Err(GpuError::Kernel(ResolventError::NonFiniteInput {
+                        arg: Arg::A,
+                        row: 2,
+                        index: 123
+                    }))
+                ),
+                "VJP {op:?} {sched:?}: {r:?}"
+            );
+        }
+    }
+    // Host-side checks: lengths, shift, n = 0.
+    assert!(matches!(
+        gr::diag(&gpu, 300, &a, &b[1..], &c, z),
+        Err(GpuError::LengthMismatch { arg: "b", .. })
+    ));
+    assert!(matches!(
+        gr::diag(&gpu, 299, &a, &b, &c, z),
+        Err(GpuError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        gr::causal(&gpu, 300, &a, &b, &c, Complex::new(f32::NAN, 0.0)),
+        Err(GpuError::Kernel(ResolventError::NonFiniteInput {
+            arg: Arg::Z,
+            ..
+        }))
+    ));
+    let w = vec![Complex::new(1.0f32, 0.0); a.len() - 1];
+    assert!(matches!(
+        gr::vjp(&gpu, 300, &a, &b, &c, z, &w),
+        Err(GpuError::LengthMismatch { arg: "w", .. })
+    ));
+    let mut w = vec![Complex::new(1.0f32, 0.0); a.len()];
+    w[5 * 300 + 299] = Complex::new(0.0, f32::NAN);
+    assert!(matches!(
+        gr::vjp(&gpu, 300, &a, &b, &c, z, &w),
+        Err(GpuError::Kernel(ResolventError::NonFiniteInput {
+            arg: Arg::W,
+            row: 5,
+            index: 299
+        }))
+    ));
+    assert_eq!(gr::diag::<f32>(&gpu, 0, &[], &[], &[], z).unwrap(), vec![]);
+    // f16 overflow of the output: a pivot of ~1e-6 gives |g| ~ 1e6 > 65504.
+    let a16 = vec![f16::from_f32(1.0); 2];
+    let b16 = vec![f16::from_f32(0.0); 1];
+    let r = gr::diag(&gpu, 2, &a16, &b16, &b16, Complex::new(1.0, 1e-6));
+    assert!(
+        matches!(
+            r,
+            Err(GpuError::Kernel(ResolventError::OutputOverflow {
+                row: 0,
+                ..
+            }))
+        ),
+        "{r:?}"
+    );
+    // Out of memory for an oversized batch: an error, not an abort.
+    let r = gpu.alloc::<f32>(1 << 46);
+    assert!(matches!(r, Err(GpuError::OutOfMemory { .. })), "{r:?}");
+    // Bad PTX is an error.
+    let bad = Gpu::with_ptx(gpu.context().clone(), gpu.stream().clone(), "not ptx");
+    assert!(matches!(bad, Err(GpuError::PtxLoad(_))), "{bad:?}");
+    // The context survived all of the above: a good call still works.
+    let g = gr::diag(&gpu, 300, &a, &b, &c, z).unwrap();
+    assert_eq!(g.len(), a.len());
+    assert!(g.iter().all(|v| v.re.is_finite() && v.im.is_finite()));
+}
+
+#[test]
+fn gpu_memory_tracker_counts_our_allocations() {
+    let Some(gpu) = gpu() else { return };
+    let before = gpu.memory().unwrap();
+    {
+        let _buf = gpu.alloc::<f32>(1 << 20).unwrap();
+        let m = gpu.memory().unwrap();
+        assert_eq!(m.current_bytes, before.current_bytes + (4 << 20));
+        assert!(m.peak_bytes >= m.current_bytes);
+        assert!(m.device_total_bytes >= m.device_free_bytes && m.device_free_bytes > 0);
+    }
+    assert_eq!(gpu.memory().unwrap().current_bytes, before.current_bytes);
+    let _ = VjpBuffers::new(&gpu, 1, 1).unwrap();
+}

@@ -1,0 +1,81 @@
+//! The committed PTX is fresh and well formed: runs anywhere (no GPU, no CUDA).
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn rs_files(dir: &Path, rel: &str, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let e = e.expect("dir entry");
+        let name = e.file_name().into_string().expect("utf-8 file name");
+        let rel = format!("{rel}/{name}");
+        if e.file_type().expect("file type").is_dir() {
+            rs_files(&e.path(), &rel, out);
+        } else if name.ends_with(".rs") {
+            out.push(rel);
+        }
+    }
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Recomputes the hash that `muse-gpu/build-ptx.sh` records: `sha256sum` of every source file
+/// in byte order of their paths, then the sha256 of that listing.
+#[test]
+fn ptx_is_fresh() {
+    let root = root();
+    let mut files = Vec::new();
+    for d in ["muse-gpu/kernels/src", "muse-core/src"] {
+        rs_files(&root.join(d), d, &mut files);
+    }
+    files.extend(
+        [
+            "muse-gpu/kernels/Cargo.toml",
+            "muse-gpu/kernels/Cargo.lock",
+            "muse-gpu/kernels/rust-toolchain.toml",
+            "muse-core/Cargo.toml",
+            "muse-gpu/build-ptx.sh",
+        ]
+        .map(String::from),
+    );
+    files.sort();
+    let mut listing = String::new();
+    for f in &files {
+        let bytes = std::fs::read(root.join(f)).expect("read source");
+        listing.push_str(&format!("{}  {f}\n", hex(&Sha256::digest(&bytes))));
+    }
+    let got = hex(&Sha256::digest(listing.as_bytes()));
+    let want = muse_gpu::PTX_SOURCES_SHA256.trim();
+    assert_eq!(
+        got, want,
+        "muse-gpu/ptx is stale: the kernel sources changed since the PTX was built. \
+         Run muse-gpu/build-ptx.sh (nightly) and commit muse-gpu/ptx/. Files hashed now:\n{listing}"
+    );
+}
+
+#[test]
+fn ptx_has_every_kernel_and_no_externs() {
+    for ptx in [muse_gpu::PTX_SM90, muse_gpu::PTX_SM70] {
+        assert!(ptx.contains(".address_size 64"));
+        for k in muse_gpu::KERNELS {
+            assert!(
+                ptx.contains(&format!(".visible .entry {k}(")),
+                "missing kernel {k}"
+            );
+        }
+        assert!(!ptx.contains(".extern"), "unresolved external in the PTX");
+    }
+    assert!(muse_gpu::PTX_SM90.contains(".target sm_90"));
+    assert!(muse_gpu::PTX_SM70.contains(".target sm_70"));
+}
+
+#[test]
+fn ptx_has_no_fused_multiply_add() {
+    // build-ptx.sh documents FMA contraction as off: the GPU rounds like the CPU f32 path.
+    assert!(!muse_gpu::PTX_SM90.contains("fma.rn.f32"));
+}
