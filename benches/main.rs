@@ -1,6 +1,8 @@
 //! Criterion harness listing every benchmark group.
 use criterion::{criterion_group, criterion_main};
 
+mod adjoint;
+mod leapfrog;
 mod parallel_resolvent;
 mod resolvent;
 
@@ -9,5 +11,10 @@ criterion_group! {
     config = resolvent::config();
     targets = resolvent::benches
 }
-criterion_group!(benches, parallel_resolvent::benches);
+criterion_group!(
+    benches,
+    parallel_resolvent::benches,
+    leapfrog::leapfrog_step,
+    adjoint::adjoint_full
+);
 criterion_main!(resolvent_benches, benches);

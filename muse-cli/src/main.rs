@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod error;
 mod lm;
+mod ode;
 mod report;
 mod resolvent;
 

@@ -11,6 +11,7 @@ use gemm::Parallelism;
 use muse_core::hamiltonian::mlp::gelu_all;
 use muse_core::hamiltonian::{MlpPotential, OdeArg, OdeError, Potential};
 use muse_core::Real;
+use rayon::prelude::*;
 
 /// The MLP potential with `gemm` matrix products (f32 and f64 only).
 #[derive(Clone, Copy, Debug)]
@@ -178,21 +179,35 @@ impl<R: Real> Potential<R> for GemmMlp<'_, R> {
                 });
             }
         }
-        for i in 0..m {
-            let row = &mut u[i * h..(i + 1) * h];
+        // Element-wise stage, parallel over particles (core's gelu_all).
+        let stage = |row: &mut [R], act: Option<&mut [R]>| -> R {
             let mut vi = b2;
+            let mut act = act;
             for j in 0..h {
                 let x = row[j] + b1[j];
                 if let Some(a) = act.as_deref_mut() {
-                    a[i * h + j] = x;
+                    a[j] = x;
                 }
                 let (g0, g1, _) = gelu_all(x);
                 vi += w2[j] * g0;
                 row[j] = w2[j] * g1;
             }
-            if let Some(v) = v.as_deref_mut() {
-                v[i] = vi;
-            }
+            vi
+        };
+        let mut vbuf = vec![R::ZERO; m];
+        match act.as_deref_mut() {
+            Some(a) => u
+                .par_chunks_mut(h)
+                .zip(a.par_chunks_mut(h))
+                .zip(vbuf.par_iter_mut())
+                .for_each(|((row, ar), vi)| *vi = stage(row, Some(ar))),
+            None => u
+                .par_chunks_mut(h)
+                .zip(vbuf.par_iter_mut())
+                .for_each(|(row, vi)| *vi = stage(row, None)),
+        }
+        if let Some(v) = v.as_deref_mut() {
+            v.copy_from_slice(&vbuf);
         }
         // F = −A W1
         mm(
@@ -284,17 +299,24 @@ impl<R: Real> Potential<R> for GemmMlp<'_, R> {
         let mut grad = grad;
         let mut sb1 = vec![R::ZERO; if grad.is_some() { h } else { 0 }];
         let mut sw2 = vec![R::ZERO; sb1.len()];
-        for i in 0..m {
-            for j in 0..h {
-                let k = i * h + j;
-                let (_, g1, g2) = gelu_all(u[k]);
-                let gj = w2[j] * g2 * y[k];
-                g[k] = gj;
-                if grad.is_some() {
-                    sb1[j] += gj;
-                    sw2[j] += g1 * y[k];
+        // Element-wise stage, parallel over particles; y becomes gelu′(u)⊙y, u becomes A1.
+        u.par_chunks_mut(h)
+            .zip(y.par_chunks_mut(h))
+            .zip(g.par_chunks_mut(h))
+            .for_each(|((ur, yr), gr)| {
+                for j in 0..h {
+                    let (_, g1, g2) = gelu_all(ur[j]);
+                    gr[j] = w2[j] * g2 * yr[j];
+                    yr[j] *= g1;
+                    ur[j] = w2[j] * g1;
                 }
-                u[k] = w2[j] * g1; // A1
+            });
+        if grad.is_some() {
+            for (gr, yr) in g.chunks_exact(h).zip(y.chunks_exact(h)) {
+                for j in 0..h {
+                    sb1[j] += gr[j];
+                    sw2[j] += yr[j];
+                }
             }
         }
         // KΛ = G W1
