@@ -159,7 +159,6 @@ impl<R: Real> Potential<R> for GemmMlp<'_, R> {
             R::ZERO,
             R::ONE,
         );
-        let mut act = act;
         let mut v = v;
         if let Some(a) = act.as_deref() {
             if a.len() != m * h {
@@ -195,7 +194,7 @@ impl<R: Real> Potential<R> for GemmMlp<'_, R> {
             vi
         };
         let mut vbuf = vec![R::ZERO; m];
-        match act.as_deref_mut() {
+        match act {
             Some(a) => u
                 .par_chunks_mut(h)
                 .zip(a.par_chunks_mut(h))
@@ -206,7 +205,7 @@ impl<R: Real> Potential<R> for GemmMlp<'_, R> {
                 .zip(vbuf.par_iter_mut())
                 .for_each(|(row, vi)| *vi = stage(row, None)),
         }
-        if let Some(v) = v.as_deref_mut() {
+        if let Some(v) = v {
             v.copy_from_slice(&vbuf);
         }
         // F = −A W1
