@@ -40,10 +40,13 @@ pub const KERNELS: [&str; 16] = [
 pub mod adjoint;
 pub mod bench;
 pub mod context;
+#[cfg(feature = "cust")]
+pub mod cust_backend;
 pub mod error;
 #[path = "../kernels/src/flag.rs"]
 pub mod flag;
 pub mod leapfrog;
+pub mod ode_kpi;
 pub mod resolvent;
 
 pub use context::{driver_present, DeviceBuffer, Gpu, MemoryReport, MemoryTracker};
