@@ -9,7 +9,9 @@ fn main() {
     let (rows, n) = (1000usize, 257usize);
     let mut s = 0x1234_5678_u64;
     let mut rnd = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
     };
     let a: Vec<f32> = (0..rows * n).map(|_| rnd()).collect();

@@ -7,7 +7,13 @@ use muse_gpu::ode_kpi::{adjoint_kpi, leapfrog_step_time, KpiRow};
 use muse_gpu::Gpu;
 
 fn json_row(r: &KpiRow) -> String {
-    let f = |x: f64| if x.is_finite() { format!("{x:e}") } else { "null".into() };
+    let f = |x: f64| {
+        if x.is_finite() {
+            format!("{x:e}")
+        } else {
+            "null".into()
+        }
+    };
     format!(
         "{{\"strategy\":\"{}\",\"steps\":{},\"particles\":{},\"peak_bytes\":{},\"stored_bytes\":{},\
          \"forward_ms\":{},\"backward_ms\":{},\"recon_error\":{},\"fallbacks\":{},\"rel_gq0_cpu\":{},\
@@ -36,7 +42,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dev = gpu.device_name().to_string();
     println!("device: {dev}");
     // One Leapfrog step, d = 512, B = 4, N = 512 (the earlier system: 1.46 ms on an H100).
-    let st = leapfrog_step_time(&gpu, 4 * 512, 512, 0.1, 20, if quick { 50 } else { 300 }, 16)?;
+    let st = leapfrog_step_time(
+        &gpu,
+        4 * 512,
+        512,
+        0.1,
+        20,
+        if quick { 50 } else { 300 },
+        16,
+    )?;
     println!(
         "leapfrog step d=512 B=4 N=512: median {:.1} us [p10 {:.1}, p90 {:.1}], rel err vs f64 {:.2e}, speed-up vs 1.46 ms: {:.1}x",
         st.median_us,

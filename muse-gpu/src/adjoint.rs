@@ -212,7 +212,7 @@ pub fn grad(
             "the Checkpointed strategy is not implemented on the GPU (use Reversible or StoreAll)",
         ));
     }
-    if !(opts.threshold >= 0.0) {
+    if opts.threshold.partial_cmp(&0.0).is_none_or(|o| o.is_lt()) {
         return Err(OdeError::BadConfig.into());
     }
     let m = batch(d, q0, p0)?;
@@ -335,7 +335,7 @@ pub fn grad(
             eq.max(ep)
         };
         report.recon_error = err as f64;
-        if !(err <= opts.threshold) {
+        if err.partial_cmp(&opts.threshold).is_none_or(|o| o.is_gt()) {
             let ev = FallbackEvent {
                 particle: 0,
                 particles: m,

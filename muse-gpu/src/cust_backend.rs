@@ -43,7 +43,13 @@ pub fn resolvent_diag_rows(
     let stream = Stream::new(StreamFlags::NON_BLOCKING, None)?;
     let da = DeviceBuffer::from_slice(a)?;
     // Zero-length b, c (n = 1): one unused element, never a null pointer.
-    let pad = |v: &[f32]| if v.is_empty() { vec![0.0f32] } else { v.to_vec() };
+    let pad = |v: &[f32]| {
+        if v.is_empty() {
+            vec![0.0f32]
+        } else {
+            v.to_vec()
+        }
+    };
     let db = DeviceBuffer::from_slice(&pad(b))?;
     let dc = DeviceBuffer::from_slice(&pad(c))?;
     let out = DeviceBuffer::from_slice(&vec![f32::NAN; 2 * rows * n])?;
@@ -74,6 +80,9 @@ pub fn resolvent_diag_rows(
     out.copy_to(&mut host[..])?;
     let mut w = [0u64];
     fl.copy_to(&mut w[..])?;
-    let g = host.chunks_exact(2).map(|p| Complex::new(p[0], p[1])).collect();
+    let g = host
+        .chunks_exact(2)
+        .map(|p| Complex::new(p[0], p[1]))
+        .collect();
     Ok((g, w[0]))
 }

@@ -102,8 +102,24 @@ fn cpu_grad(
     let mut s = vec![0.0; ca::backward_scratch(&pot, st, m)];
     let mut se = vec![0.0; ca::backward_scratch_elem(&pot, m)];
     ca::backward(
-        &Float, &pot, st, dt, steps, &tape, &acts, &qt, &pt, lq, lp, 1e-5, &mut gq, &mut gp,
-        &mut gt, &mut [], &mut s, &mut se,
+        &Float,
+        &pot,
+        st,
+        dt,
+        steps,
+        &tape,
+        &acts,
+        &qt,
+        &pt,
+        lq,
+        lp,
+        1e-5,
+        &mut gq,
+        &mut gp,
+        &mut gt,
+        &mut [],
+        &mut s,
+        &mut se,
     )
     .expect("valid backward");
     (gq, gp, gt)
@@ -162,7 +178,19 @@ pub fn adjoint_kpi(
     let sub = |v: &[f32]| v[..s * d].to_vec();
     let (qs, ps, lqs, lps) = (sub(&q), sub(&p), sub(&lq), sub(&lp));
     // Warm-up (module load, cuBLAS handle, first launches).
-    ga::grad(gpu, d, h, &params, &qs, &ps, dt, 1, &lqs, &lps, Options::default())?;
+    ga::grad(
+        gpu,
+        d,
+        h,
+        &params,
+        &qs,
+        &ps,
+        dt,
+        1,
+        &lqs,
+        &lps,
+        Options::default(),
+    )?;
     let mut rows = Vec::new();
     for &steps in steps_list {
         let cpu = (s > 0 && steps <= cpu_max_steps).then(|| {
