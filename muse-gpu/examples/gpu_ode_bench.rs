@@ -15,10 +15,11 @@ fn json_row(r: &KpiRow) -> String {
         }
     };
     format!(
-        "{{\"strategy\":\"{}\",\"steps\":{},\"particles\":{},\"peak_bytes\":{},\"stored_bytes\":{},\
+        "{{\"strategy\":\"{}\",\"tile\":{},\"steps\":{},\"particles\":{},\"peak_bytes\":{},\"stored_bytes\":{},\
          \"forward_ms\":{},\"backward_ms\":{},\"recon_error\":{},\"fallbacks\":{},\"rel_gq0_cpu\":{},\
          \"rel_gp0_cpu\":{},\"rel_gtheta_cpu\":{},\"rel_gtheta_vs_store_all\":{}}}",
         r.strategy,
+        r.tile.map_or("null".to_string(), |t| t.to_string()),
         r.steps,
         r.particles,
         r.peak_bytes,
@@ -60,10 +61,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         1460.0 / st.median_us
     );
     let steps: &[usize] = if quick { &[10] } else { &[10, 20, 40, 80] };
-    let rows = adjoint_kpi(&gpu, 2 * 2048, 512, 0.1, steps, 16, 20, |r| {
+    let log = |r: &KpiRow| {
         println!(
-            "{:<10} T={:<3} peak {:>8.1} MB stored {:>8.1} MB fwd {:>7.1} ms bwd {:>7.1} ms recon {:.1e} fb {} | rel vs CPU f64: gq0 {:.1e} gp0 {:.1e} gθ {:.1e} | gθ vs StoreAll {:.1e}",
+            "{:<10} tile {:<5} T={:<3} peak {:>8.1} MB stored {:>8.1} MB fwd {:>7.1} ms bwd {:>7.1} ms recon {:.1e} fb {} | rel vs CPU f64: gq0 {:.1e} gp0 {:.1e} gθ {:.1e} | gθ vs StoreAll {:.1e}",
             r.strategy,
+            r.tile.map_or("auto".to_string(), |t| t.to_string()),
             r.steps,
             r.peak_bytes as f64 / 1e6,
             r.stored_bytes as f64 / 1e6,
@@ -76,13 +78,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.rel_gtheta,
             r.rel_gtheta_vs_store_all
         )
-    })?;
+    };
+    let mut rows = adjoint_kpi(&gpu, 2 * 2048, 512, 0.1, steps, 16, 20, None, log)?;
+    // The hidden tile is the Reversible strategy's largest scratch: a smaller one at T = 10.
+    rows.extend(adjoint_kpi(
+        &gpu,
+        2 * 2048,
+        512,
+        0.1,
+        &[10],
+        0,
+        0,
+        Some(256),
+        log,
+    )?);
     println!("\nsummary (device: {dev})");
     for pair in rows.chunks(2) {
         let (sa, rv) = (&pair[0], &pair[1]);
         println!(
-            "T={:<3} Reversible {:.1} MB vs StoreAll {:.1} MB: {:.1}% below",
+            "T={:<3} tile {:<5} Reversible {:.1} MB vs StoreAll {:.1} MB: {:.1}% below",
             rv.steps,
+            rv.tile.map_or("auto".to_string(), |t| t.to_string()),
             rv.peak_bytes as f64 / 1e6,
             sa.peak_bytes as f64 / 1e6,
             100.0 * (1.0 - rv.peak_bytes as f64 / sa.peak_bytes as f64)

@@ -108,7 +108,8 @@ struct Run<'a, 'g> {
 }
 
 impl Run<'_, '_> {
-    /// The adjoint sweep: on entry `q, p, f` hold `x_T` and `F(q_T)`; on exit `mu = ∂L/∂q0`,
+    /// The adjoint sweep: on entry `q, p` hold `x_T` (and `f = F(q_T)` for the Reversible
+    /// source); on exit `mu = ∂L/∂q0`,
     /// `lamp = ∂L/∂p0`, `g = ∂L/∂θ`.
     #[allow(clippy::too_many_arguments)]
     fn sweep(
@@ -345,6 +346,10 @@ pub fn grad(
             };
             report.fallbacks = 1;
             report.first_fallback = Some(ev);
+            // The first sweep left the rebuilt x0 in q, p: restore x_T (the sweep's entry state;
+            // `f` is not read by the Recompute source).
+            gpu.stream().memcpy_htod(&q_t, &mut *q)?;
+            gpu.stream().memcpy_htod(&p_t, &mut *p)?;
             run.sweep(
                 Source::Recompute,
                 (&mut q, &mut p, &mut f),

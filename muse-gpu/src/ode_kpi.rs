@@ -130,6 +130,8 @@ fn cpu_grad(
 pub struct KpiRow {
     /// `"reversible"` or `"store-all"`.
     pub strategy: &'static str,
+    /// Particles per hidden tile (as passed; `None`: default budget).
+    pub tile: Option<usize>,
     /// Steps `T`.
     pub steps: usize,
     /// Particles `B·N`.
@@ -157,7 +159,8 @@ pub struct KpiRow {
 }
 
 /// The seed's VRAM KPI (see the module docs). `cpu_particles = 0` skips the CPU
-/// comparison; `cpu_max_steps` limits it to `T ≤ cpu_max_steps`.
+/// comparison; `cpu_max_steps` limits it to `T ≤ cpu_max_steps`; `tile`: particles per
+/// hidden tile (`None`: the default budget).
 ///
 /// # Errors
 /// As [`ga::grad`].
@@ -170,6 +173,7 @@ pub fn adjoint_kpi(
     steps_list: &[usize],
     cpu_particles: usize,
     cpu_max_steps: usize,
+    tile: Option<usize>,
     mut log: impl FnMut(&KpiRow),
 ) -> Result<Vec<KpiRow>> {
     let h = 4 * d;
@@ -210,6 +214,7 @@ pub fn adjoint_kpi(
         ] {
             let o = Options {
                 strategy,
+                tile,
                 ..Options::default()
             };
             let g = ga::grad(gpu, d, h, &params, &q, &p, dt, steps, &lq, &lp, o)?;
@@ -229,6 +234,7 @@ pub fn adjoint_kpi(
             };
             let row = KpiRow {
                 strategy: name,
+                tile,
                 steps,
                 particles,
                 peak_bytes: g.report.peak_bytes,
