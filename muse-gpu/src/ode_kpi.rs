@@ -181,20 +181,11 @@ pub fn adjoint_kpi(
     let s = cpu_particles.min(particles);
     let sub = |v: &[f32]| v[..s * d].to_vec();
     let (qs, ps, lqs, lps) = (sub(&q), sub(&p), sub(&lq), sub(&lp));
-    // Warm-up (module load, cuBLAS handle, first launches).
-    ga::grad(
-        gpu,
-        d,
-        h,
-        &params,
-        &qs,
-        &ps,
-        dt,
-        1,
-        &lqs,
-        &lps,
-        Options::default(),
-    )?;
+    // Warm-up (module load, cuBLAS handle, first launches) on one particle.
+    let one = |v: &[f32]| v[..d].to_vec();
+    let (q1, p1, lq1, lp1) = (one(&q), one(&p), one(&lq), one(&lp));
+    let o = Options::default();
+    ga::grad(gpu, d, h, &params, &q1, &p1, dt, 1, &lq1, &lp1, o)?;
     let mut rows = Vec::new();
     for &steps in steps_list {
         let cpu = (s > 0 && steps <= cpu_max_steps).then(|| {
