@@ -1,7 +1,7 @@
 //! The MLP Hamiltonian and float Leapfrog on the GPU (f32).
 //!
 //! $H(q, p) = \tfrac12\lVert p\rVert^2 + V(q)$ with muse-core's
-//! [`MlpPotential`](muse_core::hamiltonian::MlpPotential)
+//! [`muse_core::hamiltonian::MlpPotential`]
 //! $V(q) = w_2\cdot\mathrm{gelu}(W_1q + b_1) + b_2$ on a batch of `m` particles (`m × d`,
 //! row-major), and Leapfrog (kick–drift–kick) as in `muse_core::integrator`.
 //!
