@@ -49,6 +49,16 @@ pub enum GpuError {
     /// invalid shift found by the host before launch.
     #[error(transparent)]
     Kernel(#[from] ResolventError),
+    /// Bad input or a numeric failure of the Hamiltonian/Leapfrog/adjoint (muse-core's
+    /// [`OdeError`](muse_core::hamiltonian::OdeError)).
+    #[error(transparent)]
+    Ode(#[from] muse_core::hamiltonian::OdeError),
+    /// The operation is not available on the GPU.
+    #[error("not supported on the GPU: {0}")]
+    Unsupported(&'static str),
+    /// cuBLAS could not be loaded or failed.
+    #[error("cuBLAS: {0}")]
+    Blas(String),
     /// Any other driver error (launch failure, invalid value, ...).
     #[error("CUDA driver error: {0}")]
     Driver(#[from] cudarc::driver::DriverError),

@@ -37,11 +37,16 @@ pub const KERNELS: [&str; 16] = [
     "causal_resolvent_vjp_block_f16",
 ];
 
+pub mod adjoint;
 pub mod bench;
 pub mod context;
+#[cfg(feature = "cust")]
+pub mod cust_backend;
 pub mod error;
 #[path = "../kernels/src/flag.rs"]
 pub mod flag;
+pub mod leapfrog;
+pub mod ode_kpi;
 pub mod resolvent;
 
 pub use context::{driver_present, DeviceBuffer, Gpu, MemoryReport, MemoryTracker};

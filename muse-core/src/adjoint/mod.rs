@@ -53,7 +53,7 @@
 
 use crate::hamiltonian::{check_finite, check_len, check_min_len, OdeArg, OdeError, Potential};
 use crate::integrator::{
-    batch_shape, check_step, init_tile, step_tile, tile_of, Stepper, TileBufs, Trace,
+    batch_shape, check_step, init_tile, kick_one, step_tile, tile_of, Stepper, TileBufs, Trace,
 };
 use crate::Real;
 
@@ -408,7 +408,7 @@ impl<'a, S: Stepper<R>, R: Real> TileCtx<'a, S, S::Elem, R> {
         let mut seg_loaded = usize::MAX;
         for k in (1..=self.steps).rev() {
             for (l, &u) in lamp.iter_mut().zip(mu.iter()) {
-                *l += h * u;
+                *l = kick_one(*l, u, h);
             }
             let c = if k > 1 { h } else { half };
             let j = k - 1; // the state whose q we need
@@ -460,7 +460,7 @@ impl<'a, S: Stepper<R>, R: Real> TileCtx<'a, S, S::Elem, R> {
 #[inline]
 fn axpy_neg<R: Real>(y: &mut [R], c: R, x: &[R]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi -= c * xi;
+        *yi = kick_one(*yi, xi, -c);
     }
 }
 

@@ -81,6 +81,24 @@ pub fn gelu_all<R: Real>(u: R) -> (R, R, R) {
     (u * c, c + u * f, f * (R::TWO - u * u))
 }
 
+/// The force stage of one hidden unit: the coefficient $-w_2\,\mathrm{gelu}'(u)$ of row
+/// $j$ of $W_1$ in $F(q)$ (the element-wise part of the force, shared with the GPU kernels).
+#[inline]
+pub fn force_coef<R: Real>(u: R, w2: R) -> R {
+    -(w2 * gelu_d1(u))
+}
+
+/// The Hessian–vector stage of one hidden unit, for $u = (W_1q + b_1)_j$ and
+/// $y = (W_1\lambda)_j$: returns $(w_2 g_2 y,\ g_1 y,\ w_2 g_1)$, i.e. the coefficient of
+/// row $j$ in $K\lambda$ (and of $q$ in $\nabla_{W_1}$, and $\nabla_{b_1}$), the
+/// $\nabla_{w_2}$ term, and the coefficient of $\lambda$ in $\nabla_{W_1}$ (shared with the
+/// GPU kernels).
+#[inline]
+pub fn hvp_coefs<R: Real>(u: R, y: R, w2: R) -> (R, R, R) {
+    let (_, g1, g2) = gelu_all(u);
+    (w2 * g2 * y, g1 * y, w2 * g1)
+}
+
 /// Dot product with 8 independent partial sums (a fixed summation order that vectorises).
 #[inline]
 pub fn dot<R: Real>(a: &[R], b: &[R]) -> R {
@@ -262,15 +280,15 @@ impl<R: Real> Potential<R> for MlpPotential<'_, R> {
                 if let Some(a) = act.as_deref_mut() {
                     a[i * h + j] = u;
                 }
-                let g1 = match v.as_deref_mut() {
+                let coef = match v.as_deref_mut() {
                     Some(v) => {
                         let (g0, g1, _) = gelu_all(u);
                         v[i] += w2 * g0;
-                        g1
+                        -(w2 * g1)
                     }
-                    None => gelu_d1(u),
+                    None => force_coef(u, w2),
                 };
-                axpy(fi, -(w2 * g1), row);
+                axpy(fi, coef, row);
             }
         }
         Ok(())
@@ -312,15 +330,14 @@ impl<R: Real> Potential<R> for MlpPotential<'_, R> {
                     None => dot(row, qi) + b1,
                 };
                 let y = dot(row, li);
-                let (_, g1, g2) = gelu_all(u);
-                let gj = w2 * g2 * y;
+                let (gj, g1y, w2g1) = hvp_coefs(u, y, w2);
                 axpy(&mut kl[i * d..(i + 1) * d], gj, row);
                 if let Some((g, c)) = grad.as_mut() {
                     let grow = &mut g[j * d..(j + 1) * d];
                     axpy(grow, *c * gj, qi);
-                    axpy(grow, *c * (w2 * g1), li);
+                    axpy(grow, *c * w2g1, li);
                     sum_b1 += gj;
-                    sum_w2 += g1 * y;
+                    sum_w2 += g1y;
                 }
             }
             if let Some((g, c)) = grad.as_mut() {

@@ -35,6 +35,14 @@ pub use fixed::{from_fixed, leapfrog_fixed, leapfrog_fixed_scratch, to_fixed, Fi
 use crate::hamiltonian::{check_finite, check_len, check_min_len, OdeArg, OdeError, Potential};
 use crate::Real;
 
+/// One element of a Leapfrog sub-step, `y + c·x` (a kick `p + c·F`, a drift `q + c·p`,
+/// and the adjoint's updates `λ_p + h·μ`, `μ − c·Kλ`): the float update the CPU steppers
+/// and the GPU kernels share.
+#[inline(always)]
+pub fn kick_one<R: Real>(y: R, x: R, c: R) -> R {
+    y + c * x
+}
+
 /// How a state is held and advanced: [`Float`] (`Elem = R`) or [`Fixed`] (`Elem = i64`).
 ///
 /// A stepper provides the two sub-steps of Leapfrog; [`step_tile`] composes them.
@@ -91,13 +99,13 @@ impl<R: Real> Stepper<R> for Float {
     }
     fn kick(&self, p: &mut [R], f: &[R], c: R, _step: usize) -> Result<(), OdeError> {
         for (pi, &fi) in p.iter_mut().zip(f) {
-            *pi += c * fi;
+            *pi = kick_one(*pi, fi, c);
         }
         Ok(())
     }
     fn drift(&self, q: &mut [R], p: &[R], c: R, _step: usize) -> Result<(), OdeError> {
         for (qi, &pi) in q.iter_mut().zip(p) {
-            *qi += c * pi;
+            *qi = kick_one(*qi, pi, c);
         }
         Ok(())
     }

@@ -1,0 +1,662 @@
+//! The MLP Hamiltonian and float Leapfrog on the GPU (f32).
+//!
+//! $H(q, p) = \tfrac12\lVert p\rVert^2 + V(q)$ with muse-core's
+//! [`muse_core::hamiltonian::MlpPotential`]
+//! $V(q) = w_2\cdot\mathrm{gelu}(W_1q + b_1) + b_2$ on a batch of `m` particles (`m × d`,
+//! row-major), and Leapfrog (kick–drift–kick) as in `muse_core::integrator`.
+//!
+//! **Split of the work.** The matrix products go through cuBLAS (f32, default math mode:
+//! no TF32), everything element-wise through the kernels of `muse-gpu/kernels/src/ode.rs`,
+//! which call muse-core's per-element functions (`force_coef`, `hvp_coefs`, `gelu`,
+//! `kinetic`, `kick_one`). With $U = QW_1^\top$ (`m × h`):
+//! $$F = -\bigl(w_2\odot\mathrm{gelu}'(U + b_1)\bigr)W_1,\qquad
+//!   K\Lambda = \bigl(w_2\odot g_2\odot \Lambda W_1^\top\bigr)W_1,$$
+//! and the parameter gradients of $\sum_i\langle\nabla V(q_i),\lambda_i\rangle$ as two
+//! rank-`m` products into $\nabla W_1$ and two matrix–vector products into
+//! $\nabla b_1, \nabla w_2$ (see [`crate::adjoint`]).
+//!
+//! **Tiles.** The `m × h` hidden values are processed in tiles of [`OdeGpu::tile`]
+//! particles, so the hidden scratch is `3·tile·h` floats whatever `m` is.
+//!
+//! Host API: [`integrate`] (host slices in, [`Integrated`] out). Device API: [`OdeGpu`].
+
+use cudarc::cublas::sys::cublasOperation_t;
+use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, Gemv, GemvConfig};
+use cudarc::driver::{
+    CudaSlice, CudaView, CudaViewMut, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg,
+};
+use muse_core::hamiltonian::{MlpPotential, OdeArg, OdeError};
+
+use crate::context::{DeviceBuffer, Gpu};
+use crate::error::{GpuError, Result};
+
+/// Default hidden-scratch budget per buffer (bytes): the tile is the largest number of
+/// particles whose `tile × h` floats fit in it.
+pub const DEFAULT_TILE_BYTES: usize = 8 << 20;
+
+const THREADS: u32 = 256;
+
+fn blas_err(e: cudarc::cublas::result::CublasError) -> GpuError {
+    GpuError::Blas(format!("{e:?}"))
+}
+
+fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(GpuError::LengthMismatch {
+            arg,
+            expected,
+            found,
+        })
+    }
+}
+
+/// Validates a batch against `d`: returns `m`.
+pub(crate) fn batch(d: usize, q: &[f32], p: &[f32]) -> Result<usize> {
+    if q.is_empty() || q.len() % d != 0 {
+        return Err(GpuError::LengthMismatch {
+            arg: "q0",
+            expected: (q.len() / d).max(1) * d,
+            found: q.len(),
+        });
+    }
+    check_len("p0", q.len(), p.len())?;
+    if let Some(i) = q.iter().position(|x| !x.is_finite()) {
+        return Err(OdeError::NonFiniteInput {
+            arg: OdeArg::Q,
+            index: i,
+        }
+        .into());
+    }
+    if let Some(i) = p.iter().position(|x| !x.is_finite()) {
+        return Err(OdeError::NonFiniteInput {
+            arg: OdeArg::P,
+            index: i,
+        }
+        .into());
+    }
+    Ok(q.len() / d)
+}
+
+/// `Err(BadStep)` unless `dt` is finite and non-zero.
+pub(crate) fn check_dt(dt: f32) -> Result<()> {
+    if dt.is_finite() && dt != 0.0 {
+        Ok(())
+    } else {
+        Err(OdeError::BadStep.into())
+    }
+}
+
+/// The MLP potential on the device, cuBLAS, and the hidden scratch of one tile.
+#[derive(Debug)]
+pub struct OdeGpu<'g> {
+    gpu: &'g Gpu,
+    blas: CudaBlas,
+    d: usize,
+    h: usize,
+    m: usize,
+    tile: usize,
+    w1: DeviceBuffer<f32>,
+    b1: DeviceBuffer<f32>,
+    w2: DeviceBuffer<f32>,
+    b2: f32,
+    u: DeviceBuffer<f32>,
+    y: DeviceBuffer<f32>,
+    t: DeviceBuffer<f32>,
+    ones: DeviceBuffer<f32>,
+    maxw: DeviceBuffer<u32>,
+}
+
+impl<'g> OdeGpu<'g> {
+    /// Uploads the potential (`params = [W1 (h·d) | b1 | w2 | b2]`, muse-core's layout) for
+    /// batches of `m` particles; `tile` particles per hidden tile (default: as many as fit
+    /// [`DEFAULT_TILE_BYTES`] per buffer).
+    ///
+    /// # Errors
+    /// The potential's errors ([`GpuError::Ode`]: zero sizes, wrong length, non-finite
+    /// parameters), `m = 0`, out of memory, or cuBLAS failing to start ([`GpuError::Blas`]:
+    /// e.g. no libcublas).
+    pub fn new(
+        gpu: &'g Gpu,
+        d: usize,
+        h: usize,
+        params: &[f32],
+        m: usize,
+        tile: Option<usize>,
+    ) -> Result<Self> {
+        let pot = MlpPotential::new(d, h, params)?;
+        if m == 0 {
+            return Err(GpuError::LengthMismatch {
+                arg: "q0",
+                expected: d,
+                found: 0,
+            });
+        }
+        let tile = tile
+            .unwrap_or(DEFAULT_TILE_BYTES / (4 * h))
+            .clamp(1, m)
+            .min(i32::MAX as usize / h.max(d));
+        if m > i32::MAX as usize || h * d > i32::MAX as usize {
+            return Err(GpuError::TooLarge(format!(
+                "{m} particles of {d} with width {h}: cuBLAS takes i32 sizes"
+            )));
+        }
+        // SAFETY: only asks dlopen whether libcublas loads.
+        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+            return Err(GpuError::Blas("libcublas could not be loaded".into()));
+        }
+        let blas = CudaBlas::new(gpu.stream().clone()).map_err(blas_err)?;
+        let (w1, b1, w2, b2) = pot.parts();
+        Ok(OdeGpu {
+            gpu,
+            blas,
+            d,
+            h,
+            m,
+            tile,
+            w1: gpu.upload(w1)?,
+            b1: gpu.upload(b1)?,
+            w2: gpu.upload(w2)?,
+            b2,
+            u: gpu.alloc(tile * h)?,
+            y: gpu.alloc(tile * h)?,
+            t: gpu.alloc(tile * h)?,
+            ones: gpu.upload(&vec![1.0f32; tile.max(h)])?,
+            maxw: gpu.alloc(1)?,
+        })
+    }
+
+    /// Particles per hidden tile.
+    pub fn tile(&self) -> usize {
+        self.tile
+    }
+    /// Particles per batch.
+    pub fn particles(&self) -> usize {
+        self.m
+    }
+    /// Dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+    /// Width `h`.
+    pub fn hidden(&self) -> usize {
+        self.h
+    }
+    /// Parameter count `h(d + 2) + 1`.
+    pub fn param_len(&self) -> usize {
+        MlpPotential::<f32>::param_len(self.d, self.h)
+    }
+    /// The context.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
+    fn cfg(&self, n: usize) -> LaunchConfig {
+        let blocks = n
+            .div_ceil(THREADS as usize)
+            .clamp(1, self.gpu.sm_count().max(1) * 32);
+        LaunchConfig {
+            grid_dim: (blocks as u32, 1, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    /// Column-major GEMV `y = α·op(A)·x + β·y`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemv<A: DevicePtr<f32>, X: DevicePtr<f32>, Y: DevicePtrMut<f32>>(
+        &self,
+        trans: bool,
+        (m, n): (usize, usize),
+        alpha: f32,
+        (a, lda): (&A, usize),
+        x: &X,
+        beta: f32,
+        y: &mut Y,
+    ) -> Result<()> {
+        let cfg = GemvConfig {
+            trans: if trans {
+                cublasOperation_t::CUBLAS_OP_T
+            } else {
+                cublasOperation_t::CUBLAS_OP_N
+            },
+            m: m as i32,
+            n: n as i32,
+            alpha,
+            lda: lda as i32,
+            incx: 1,
+            beta,
+            incy: 1,
+        };
+        // SAFETY: as `gemm`; x and y hold the lengths op(A) needs (ones ≥ max(tile, h)).
+        unsafe { self.blas.gemv(cfg, a, x, y) }.map_err(blas_err)
+    }
+
+    /// `U_tile = X_tile W1ᵀ` (row-major `mt × h`) for particles `r0..r0+mt` of `x`.
+    fn hidden_of(&mut self, x: &CudaView<'_, f32>, mt: usize, out_y: bool) -> Result<()> {
+        let (d, h) = (self.d, self.h);
+        // Column-major: Uᵀ (h × mt) = op_T(W1ᵀ: d × h) · (Xᵀ: d × mt).
+        let mut dst = if out_y {
+            self.y.slice_mut(..mt * h)
+        } else {
+            self.u.slice_mut(..mt * h)
+        };
+        let w1: &CudaSlice<f32> = &self.w1;
+        let cfg = ((true, false), (h, mt, d));
+        // Borrow juggling: gemm needs &self while dst borrows a field mutably.
+        let blas = &self.blas;
+        gemm_raw(blas, cfg, 1.0, (w1, d), (x, d), 0.0, (&mut dst, h))
+    }
+
+    /// `f = F(q)` for the whole batch; if given, the activations `u = W1q + b1` go to
+    /// `acts[off..off + m·h]` and `V(q)` (without `½|p|²`) to `v` (finished by
+    /// [`OdeGpu::energy_finish`]).
+    ///
+    /// # Errors
+    /// Length mismatches, launch or cuBLAS errors.
+    pub fn force(
+        &mut self,
+        q: &CudaView<'_, f32>,
+        f: &mut CudaSlice<f32>,
+        mut acts: Option<(&mut CudaSlice<f32>, usize)>,
+        mut v: Option<&mut CudaSlice<f32>>,
+    ) -> Result<()> {
+        let (m, d, h) = (self.m, self.d, self.h);
+        check_len("q", m * d, q.len())?;
+        check_len("f", m * d, f.len())?;
+        if let Some((a, off)) = acts.as_ref() {
+            if a.len() < off + m * h {
+                return Err(GpuError::LengthMismatch {
+                    arg: "acts",
+                    expected: off + m * h,
+                    found: a.len(),
+                });
+            }
+        }
+        if let Some(v) = v.as_ref() {
+            check_len("v", m, v.len())?;
+        }
+        let stage = self.gpu.function("ode_force_stage_f32")?;
+        let mut r0 = 0;
+        while r0 < m {
+            let mt = self.tile.min(m - r0);
+            let n = mt * h;
+            let xt = q.slice(r0 * d..(r0 + mt) * d);
+            self.hidden_of(&xt, mt, false)?;
+            let cfg = self.cfg(n);
+            {
+                let (store, want_e) = (acts.is_some() as u32, v.is_some() as u32);
+                let mut av = match acts.as_mut() {
+                    Some((a, off)) => a.slice_mut(*off + r0 * h..*off + (r0 + mt) * h),
+                    None => self.t.slice_mut(..n), // unused placeholder
+                };
+                let mut b = self.gpu.stream().launch_builder(&stage);
+                b.arg(&n)
+                    .arg(&h)
+                    .arg(&mut *self.u)
+                    .arg(&*self.b1)
+                    .arg(&*self.w2)
+                    .arg(&mut av)
+                    .arg(&store)
+                    .arg(&mut *self.y)
+                    .arg(&want_e);
+                // SAFETY: signature (n, h, u, b1, w2, act, store_act, e, want_e) of
+                // `ode_force_stage_f32`; u, y ≥ tile·h ≥ n, act view = n elements (or the
+                // unused t), b1, w2 = h.
+                unsafe { b.launch(cfg) }?;
+            }
+            // F_tile: Fᵀ (d × mt) = W1ᵀ-colmajor (d × h) · Gᵀ (h × mt).
+            let mut ft = f.slice_mut(r0 * d..(r0 + mt) * d);
+            gemm_raw(
+                &self.blas,
+                ((false, false), (d, mt, h)),
+                1.0,
+                (&*self.w1, d),
+                (&self.u.slice(..n), h),
+                0.0,
+                (&mut ft, d),
+            )?;
+            if let Some(v) = v.as_deref_mut() {
+                // V_tile = Eᵀ 1: E row-major mt × h = col-major h × mt.
+                let mut vt = v.slice_mut(r0..r0 + mt);
+                self.gemv(
+                    true,
+                    (h, mt),
+                    1.0,
+                    (&self.y.slice(..n), h),
+                    &self.ones.slice(..h),
+                    0.0,
+                    &mut vt,
+                )?;
+            }
+            r0 += mt;
+        }
+        Ok(())
+    }
+
+    /// `v ← ½|p|² + v + b2` per particle (after [`OdeGpu::force`] with `v`).
+    ///
+    /// # Errors
+    /// Length mismatches or launch errors.
+    pub fn energy_finish(&self, p: &CudaSlice<f32>, v: &mut CudaSlice<f32>) -> Result<()> {
+        let (m, d) = (self.m, self.d);
+        check_len("p", m * d, p.len())?;
+        check_len("v", m, v.len())?;
+        let func = self.gpu.function("ode_energy_f32")?;
+        let mut b = self.gpu.stream().launch_builder(&func);
+        b.arg(&m).arg(&d).arg(p).arg(v).arg(&self.b2);
+        // SAFETY: signature (m, d, p, v, b2); p = m·d, v = m.
+        unsafe { b.launch(self.cfg(m)) }?;
+        Ok(())
+    }
+
+    /// `y ← y + c·x` (muse-core's `kick_one`).
+    ///
+    /// # Errors
+    /// Length mismatches or launch errors.
+    pub fn axpy(&self, y: &mut CudaViewMut<'_, f32>, x: &CudaView<'_, f32>, c: f32) -> Result<()> {
+        check_len("x", y.len(), x.len())?;
+        let n = y.len();
+        let func = self.gpu.function("ode_axpy_f32")?;
+        let mut b = self.gpu.stream().launch_builder(&func);
+        b.arg(&n).arg(y).arg(x).arg(&c);
+        // SAFETY: signature (n, y, x, c); x, y = n.
+        unsafe { b.launch(self.cfg(n)) }?;
+        Ok(())
+    }
+
+    /// One Leapfrog step: on entry `f = F(q)`, on exit `(q, p)` advanced by `dt` and
+    /// `f = F(q')` (activations and `V` as in [`OdeGpu::force`]).
+    ///
+    /// # Errors
+    /// As [`OdeGpu::force`].
+    pub fn step(
+        &mut self,
+        q: &mut CudaSlice<f32>,
+        p: &mut CudaSlice<f32>,
+        f: &mut CudaSlice<f32>,
+        dt: f32,
+        acts: Option<(&mut CudaSlice<f32>, usize)>,
+        v: Option<&mut CudaSlice<f32>>,
+    ) -> Result<()> {
+        let half = 0.5 * dt;
+        self.axpy(&mut p.slice_mut(..), &f.slice(..), half)?;
+        self.axpy(&mut q.slice_mut(..), &p.slice(..), dt)?;
+        self.force(&q.slice(..), f, acts, v)?;
+        self.axpy(&mut p.slice_mut(..), &f.slice(..), half)
+    }
+
+    /// `K(x) λ` for the batch, accumulated as `mu += c_hv · Kλ`, and
+    /// `g += c_g · ∇_θ Σ_i ⟨∇V(x_i), λ_i⟩` (layout `[W1 | b1 | w2 | b2]`). With `act`
+    /// (the activations [`OdeGpu::force`] stored at `x`), `W1 x + b1` is not recomputed.
+    ///
+    /// # Errors
+    /// Length mismatches, launch or cuBLAS errors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn hvp_acc(
+        &mut self,
+        x: &CudaView<'_, f32>,
+        act: Option<&CudaView<'_, f32>>,
+        lam: &CudaView<'_, f32>,
+        mu: &mut CudaSlice<f32>,
+        c_hv: f32,
+        g: &mut CudaSlice<f32>,
+        c_g: f32,
+    ) -> Result<()> {
+        let (m, d, h) = (self.m, self.d, self.h);
+        check_len("x", m * d, x.len())?;
+        check_len("lambda", m * d, lam.len())?;
+        check_len("mu", m * d, mu.len())?;
+        check_len("grad", self.param_len(), g.len())?;
+        if let Some(a) = act {
+            check_len("acts", m * h, a.len())?;
+        }
+        let stage = self.gpu.function("ode_hvp_stage_f32")?;
+        let mut r0 = 0;
+        while r0 < m {
+            let mt = self.tile.min(m - r0);
+            let n = mt * h;
+            let xt = x.slice(r0 * d..(r0 + mt) * d);
+            let lt = lam.slice(r0 * d..(r0 + mt) * d);
+            let add_bias: u32 = match act {
+                Some(a) => {
+                    let src = a.slice(r0 * h..(r0 + mt) * h);
+                    let mut dst = self.u.slice_mut(..n);
+                    self.gpu.stream().memcpy_dtod(&src, &mut dst)?;
+                    0
+                }
+                None => {
+                    self.hidden_of(&xt, mt, false)?;
+                    1
+                }
+            };
+            self.hidden_of(&lt, mt, true)?;
+            {
+                let cfg = self.cfg(n);
+                let mut b = self.gpu.stream().launch_builder(&stage);
+                b.arg(&n)
+                    .arg(&h)
+                    .arg(&mut *self.u)
+                    .arg(&add_bias)
+                    .arg(&*self.b1)
+                    .arg(&*self.w2)
+                    .arg(&mut *self.y)
+                    .arg(&mut *self.t);
+                // SAFETY: signature (n, h, u, add_bias, b1, w2, y, t) of
+                // `ode_hvp_stage_f32`; u, y, t ≥ tile·h ≥ n; b1, w2 = h.
+                unsafe { b.launch(cfg) }?;
+            }
+            let (gj, w2g1, g1y) = (self.y.slice(..n), self.u.slice(..n), self.t.slice(..n));
+            // mu_tile += c_hv · (gj W1): col-major muᵀ (d × mt) += W1ᵀ (d × h) · gjᵀ (h × mt).
+            let mut mt_view = mu.slice_mut(r0 * d..(r0 + mt) * d);
+            gemm_raw(
+                &self.blas,
+                ((false, false), (d, mt, h)),
+                c_hv,
+                (&*self.w1, d),
+                (&gj, h),
+                1.0,
+                (&mut mt_view, d),
+            )?;
+            let hd = h * d;
+            {
+                // ∇W1 (row-major h × d = col-major d × h) += c_g (Xᵀ gj + Λᵀ w2g1).
+                let mut gw = g.slice_mut(..hd);
+                gemm_raw(
+                    &self.blas,
+                    ((false, true), (d, h, mt)),
+                    c_g,
+                    (&xt, d),
+                    (&gj, h),
+                    1.0,
+                    (&mut gw, d),
+                )?;
+                gemm_raw(
+                    &self.blas,
+                    ((false, true), (d, h, mt)),
+                    c_g,
+                    (&lt, d),
+                    (&w2g1, h),
+                    1.0,
+                    (&mut gw, d),
+                )?;
+            }
+            {
+                let ones = self.ones.slice(..mt);
+                let mut gb = g.slice_mut(hd..hd + h);
+                self.gemv(false, (h, mt), c_g, (&gj, h), &ones, 1.0, &mut gb)?;
+                let mut gw2 = g.slice_mut(hd + h..hd + 2 * h);
+                self.gemv(false, (h, mt), c_g, (&g1y, h), &ones, 1.0, &mut gw2)?;
+            }
+            r0 += mt;
+        }
+        Ok(())
+    }
+
+    /// `max |a − b|` (NaN if either holds NaN; synchronises).
+    ///
+    /// # Errors
+    /// Length mismatches, launch or copy errors.
+    pub fn max_abs_diff(&mut self, a: &CudaView<'_, f32>, b: &CudaView<'_, f32>) -> Result<f32> {
+        check_len("b", a.len(), b.len())?;
+        let n = a.len();
+        self.gpu.stream().memcpy_htod(&[0u32], &mut *self.maxw)?;
+        let func = self.gpu.function("ode_max_abs_diff_f32")?;
+        let cfg = self.cfg(n);
+        let mut l = self.gpu.stream().launch_builder(&func);
+        l.arg(&n).arg(a).arg(b).arg(&mut *self.maxw);
+        // SAFETY: signature (n, a, b, out); a, b = n, out = 1 word.
+        unsafe { l.launch(cfg) }?;
+        Ok(f32::from_bits(self.gpu.download(&self.maxw)?[0]))
+    }
+
+    /// `max |a|` (NaN or ∞ if present; synchronises).
+    ///
+    /// # Errors
+    /// Launch or copy errors.
+    pub fn max_abs(&mut self, a: &CudaView<'_, f32>) -> Result<f32> {
+        let n = a.len();
+        self.gpu.stream().memcpy_htod(&[0u32], &mut *self.maxw)?;
+        let func = self.gpu.function("ode_max_abs_f32")?;
+        let cfg = self.cfg(n);
+        let mut l = self.gpu.stream().launch_builder(&func);
+        l.arg(&n).arg(a).arg(&mut *self.maxw);
+        // SAFETY: signature (n, a, out); a = n, out = 1 word.
+        unsafe { l.launch(cfg) }?;
+        Ok(f32::from_bits(self.gpu.download(&self.maxw)?[0]))
+    }
+
+    /// `Err(NonFiniteState { step })` unless `q` and `p` are finite (synchronises).
+    ///
+    /// # Errors
+    /// As described, or launch errors.
+    pub fn check_finite(
+        &mut self,
+        q: &CudaSlice<f32>,
+        p: &CudaSlice<f32>,
+        step: usize,
+    ) -> Result<()> {
+        let a = self.max_abs(&q.slice(..))?.max(self.max_abs(&p.slice(..))?);
+        if a.is_finite() {
+            Ok(())
+        } else {
+            Err(OdeError::NonFiniteState { step }.into())
+        }
+    }
+}
+
+/// GEMM on a borrowed handle (so that the destination may borrow another field).
+#[allow(clippy::too_many_arguments)]
+fn gemm_raw<A: DevicePtr<f32>, B: DevicePtr<f32>, C: DevicePtrMut<f32>>(
+    blas: &CudaBlas,
+    ((ta, tb), (m, n, k)): ((bool, bool), (usize, usize, usize)),
+    alpha: f32,
+    (a, lda): (&A, usize),
+    (b, ldb): (&B, usize),
+    beta: f32,
+    (c, ldc): (&mut C, usize),
+) -> Result<()> {
+    let op = |t: bool| {
+        if t {
+            cublasOperation_t::CUBLAS_OP_T
+        } else {
+            cublasOperation_t::CUBLAS_OP_N
+        }
+    };
+    let cfg = GemmConfig {
+        transa: op(ta),
+        transb: op(tb),
+        m: m as i32,
+        n: n as i32,
+        k: k as i32,
+        alpha,
+        lda: lda as i32,
+        ldb: ldb as i32,
+        beta,
+        ldc: ldc as i32,
+    };
+    // SAFETY: every caller passes buffers that hold the column-major operands with the given
+    // sizes and leading dimensions (q, p, f, λ, μ = m·d; hidden tiles ≥ tile·h; W1 = h·d;
+    // gradient ≥ h·d), all sizes below i32::MAX (checked in `OdeGpu::new`).
+    unsafe { blas.gemm(cfg, a, b, c) }.map_err(blas_err)
+}
+
+/// Result of [`integrate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Integrated {
+    /// Final positions (`m × d`).
+    pub q: Vec<f32>,
+    /// Final momenta (`m × d`).
+    pub p: Vec<f32>,
+    /// Energy trajectory `H[k·m + i]`, `(steps + 1) × m` (if asked).
+    pub energy: Option<Vec<f32>>,
+    /// Peak bytes allocated through muse-gpu during the call.
+    pub peak_bytes: usize,
+}
+
+/// Float Leapfrog of `(q0, p0)` (`m × d`) for `steps` steps of `dt` on the GPU, with the MLP
+/// potential `params` (`[W1 | b1 | w2 | b2]`, width `h`), as `muse_core::integrator::leapfrog`
+/// (f32). `steps = 0` is the identity. With `energy`, also `H(q_k, p_k)` for every step.
+///
+/// # Errors
+/// [`GpuError::LengthMismatch`] for shapes, [`GpuError::Ode`] for bad parameters, `dt`,
+/// non-finite input or a trajectory that becomes non-finite (reported at the last step:
+/// finiteness is checked once, at the end), out of memory, driver or cuBLAS errors.
+#[allow(clippy::too_many_arguments)]
+pub fn integrate(
+    gpu: &Gpu,
+    d: usize,
+    h: usize,
+    params: &[f32],
+    q0: &[f32],
+    p0: &[f32],
+    dt: f32,
+    steps: usize,
+    energy: bool,
+) -> Result<Integrated> {
+    if d == 0 || h == 0 {
+        return Err(OdeError::BadConfig.into());
+    }
+    let m = batch(d, q0, p0)?;
+    check_dt(dt)?;
+    let base = gpu.tracker().current_bytes();
+    gpu.tracker().reset_peak();
+    let mut e = OdeGpu::new(gpu, d, h, params, m, None)?;
+    let mut q = gpu.upload(q0)?;
+    let mut p = gpu.upload(p0)?;
+    let mut f = gpu.alloc::<f32>(m * d)?;
+    let mut v = if energy {
+        Some(gpu.alloc::<f32>(m)?)
+    } else {
+        None
+    };
+    let mut trace = Vec::new();
+    let rec = |e: &OdeGpu<'_>,
+               p: &DeviceBuffer<f32>,
+               v: &mut Option<DeviceBuffer<f32>>,
+               trace: &mut Vec<f32>|
+     -> Result<()> {
+        if let Some(v) = v.as_mut() {
+            e.energy_finish(p, v)?;
+            trace.extend(gpu.download(v)?);
+        }
+        Ok(())
+    };
+    if steps > 0 || energy {
+        e.force(&q.slice(..), &mut f, None, v.as_deref_mut())?;
+        rec(&e, &p, &mut v, &mut trace)?;
+        for _ in 0..steps {
+            e.step(&mut q, &mut p, &mut f, dt, None, v.as_deref_mut())?;
+            rec(&e, &p, &mut v, &mut trace)?;
+        }
+        e.check_finite(&q, &p, steps)?;
+    }
+    let out = Integrated {
+        q: gpu.download(&q)?,
+        p: gpu.download(&p)?,
+        energy: energy.then_some(trace),
+        peak_bytes: gpu.tracker().peak_bytes() - base,
+    };
+    Ok(out)
+}

@@ -1,0 +1,403 @@
+//! GPU vs CPU parity of the Hamiltonian, Leapfrog and the exact adjoint (f32 on the GPU,
+//! muse-core f64 on the CPU as the reference), and bad input → errors (never a trap).
+//! Runs on a machine with an NVIDIA driver and libcublas; elsewhere each test prints why
+//! it skipped. Particle counts (37) are not multiples of the block (256) nor of the hidden
+//! tile (8); output buffers are poisoned with NaN before the kernels write them.
+
+use muse_core::adjoint::{self as ca, Strategy};
+use muse_core::hamiltonian::{MlpPotential, OdeError, Potential};
+use muse_core::integrator::{self as ci, Float, Trace};
+use muse_gpu::adjoint::{self as ga, Options};
+use muse_gpu::leapfrog::{self as gl, OdeGpu};
+use muse_gpu::{Gpu, GpuError};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+fn gpu() -> Option<Gpu> {
+    match Gpu::new(0) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("skipped: no usable GPU ({e})");
+            None
+        }
+    }
+}
+
+/// A random case: W1 ~ N(0,1)/√d, b1 ~ 0.5·N(0,1), w2 ~ N(0,1)/√h·2, b2 ~ N(0,1);
+/// q, p, lq, lp ~ N(0,1). Values are rounded to f32 so that both sides see the same input.
+struct Case {
+    d: usize,
+    h: usize,
+    m: usize,
+    params: Vec<f64>,
+    q: Vec<f64>,
+    p: Vec<f64>,
+    lq: Vec<f64>,
+    lp: Vec<f64>,
+}
+
+fn r32(v: Vec<f64>) -> Vec<f64> {
+    v.into_iter().map(|x| x as f32 as f64).collect()
+}
+
+fn case(d: usize, h: usize, m: usize, seed: u64) -> Case {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let mut g = |k: usize, s: f64| -> Vec<f64> {
+        r32((0..k)
+            .map(|_| s * r.sample::<f64, _>(StandardNormal))
+            .collect())
+    };
+    let mut params = g(h * d, 1.0 / (d as f64).sqrt());
+    params.extend(g(h, 0.5));
+    params.extend(g(h, 2.0 / (h as f64).sqrt()));
+    params.extend(g(1, 1.0));
+    Case {
+        d,
+        h,
+        m,
+        params,
+        q: g(m * d, 1.0),
+        p: g(m * d, 1.0),
+        lq: g(m * d, 1.0),
+        lp: g(m * d, 1.0),
+    }
+}
+
+fn f32s(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// ‖a − b‖ / ‖b‖ (NaN in `a` gives NaN, which fails every `<` check).
+fn rel(a: &[f32], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        num += (x as f64 - y).powi(2);
+        den += y * y;
+    }
+    (num / den.max(f64::MIN_POSITIVE)).sqrt()
+}
+
+fn cpu_force(c: &Case) -> (Vec<f64>, Vec<f64>) {
+    let pot = MlpPotential::new(c.d, c.h, &c.params).unwrap();
+    let mut f = vec![0.0; c.m * c.d];
+    let mut v = vec![0.0; c.m];
+    pot.force(&c.q, &mut f, Some(&mut v), None, &mut [])
+        .unwrap();
+    (f, v)
+}
+
+#[test]
+fn gpu_force_and_energy_match_cpu_f64() {
+    let Some(gpu) = gpu() else { return };
+    for (seed, tile) in [(1u64, Some(8)), (2, None)] {
+        let c = case(24, 40, 37, seed);
+        let (f64f, v64) = cpu_force(&c);
+        let mut e = OdeGpu::new(&gpu, c.d, c.h, &f32s(&c.params), c.m, tile).unwrap();
+        let q = gpu.upload(&f32s(&c.q)).unwrap();
+        let p = gpu.upload(&f32s(&c.p)).unwrap();
+        let mut f = gpu.upload(&vec![f32::NAN; c.m * c.d]).unwrap();
+        let mut v = gpu.upload(&vec![f32::NAN; c.m]).unwrap();
+        e.force(&q.slice(..), &mut f, None, Some(&mut v)).unwrap();
+        e.energy_finish(&p, &mut v).unwrap();
+        let fg = gpu.download(&f).unwrap();
+        let vg = gpu.download(&v).unwrap();
+        let hv: Vec<f64> = v64
+            .iter()
+            .zip(c.p.chunks(c.d))
+            .map(|(v, p)| v + 0.5 * p.iter().map(|x| x * x).sum::<f64>())
+            .collect();
+        let (ef, ev) = (rel(&fg, &f64f), rel(&vg, &hv));
+        println!("force rel {ef:.2e}, energy rel {ev:.2e} (tile {tile:?})");
+        assert!(ef < 1e-5, "force rel error {ef}");
+        assert!(ev < 1e-5, "energy rel error {ev}");
+    }
+}
+
+#[test]
+fn gpu_leapfrog_trajectory_matches_cpu_f64() {
+    let Some(gpu) = gpu() else { return };
+    let c = case(24, 40, 37, 3);
+    let (dt, steps) = (0.05, 20);
+    let pot = MlpPotential::new(c.d, c.h, &c.params).unwrap();
+    let (mut q, mut p) = (c.q.clone(), c.p.clone());
+    let mut hh = vec![0.0; (steps + 1) * c.m];
+    let mut s = vec![0.0; ci::leapfrog_scratch(&pot, c.m)];
+    let tr = Trace {
+        h: &mut hh,
+        v: None,
+    };
+    ci::leapfrog(&pot, &mut q, &mut p, dt, steps, Some(tr), &mut s).unwrap();
+    let out = gl::integrate(
+        &gpu,
+        c.d,
+        c.h,
+        &f32s(&c.params),
+        &f32s(&c.q),
+        &f32s(&c.p),
+        dt as f32,
+        steps,
+        true,
+    )
+    .unwrap();
+    let (eq, ep, eh) = (
+        rel(&out.q, &q),
+        rel(&out.p, &p),
+        rel(out.energy.as_ref().unwrap(), &hh),
+    );
+    println!("leapfrog T={steps}: q rel {eq:.2e}, p rel {ep:.2e}, H rel {eh:.2e}");
+    assert!(eq < 1e-5 && ep < 1e-5 && eh < 1e-5);
+    // steps = 0 is the identity.
+    let id = gl::integrate(
+        &gpu,
+        c.d,
+        c.h,
+        &f32s(&c.params),
+        &f32s(&c.q),
+        &f32s(&c.p),
+        0.1,
+        0,
+        false,
+    )
+    .unwrap();
+    assert_eq!(id.q, f32s(&c.q));
+}
+
+struct CpuGrad {
+    q: Vec<f64>,
+    g_q0: Vec<f64>,
+    g_p0: Vec<f64>,
+    g_theta: Vec<f64>,
+}
+
+fn cpu_grad(c: &Case, dt: f64, steps: usize) -> CpuGrad {
+    let pot = MlpPotential::new(c.d, c.h, &c.params).unwrap();
+    let st = Strategy::StoreAll;
+    let md = c.m * c.d;
+    let (mut qt, mut pt) = (vec![0.0; md], vec![0.0; md]);
+    let mut tape = vec![0.0; st.tape_len(c.m, c.d, steps)];
+    let mut acts = vec![0.0; st.act_len(c.m, c.h, steps)];
+    let mut s = vec![0.0; ca::forward_scratch(&pot, c.m)];
+    ca::forward(
+        &Float, &pot, st, &c.q, &c.p, dt, steps, &mut qt, &mut pt, &mut tape, &mut acts, None,
+        &mut s,
+    )
+    .unwrap();
+    let (mut g_q0, mut g_p0) = (vec![0.0; md], vec![0.0; md]);
+    let mut g_theta = vec![0.0; pot.param_len()];
+    let mut s = vec![0.0; ca::backward_scratch(&pot, st, c.m)];
+    let mut se = vec![0.0; ca::backward_scratch_elem(&pot, c.m)];
+    ca::backward(
+        &Float,
+        &pot,
+        st,
+        dt,
+        steps,
+        &tape,
+        &acts,
+        &qt,
+        &pt,
+        &c.lq,
+        &c.lp,
+        1e-5,
+        &mut g_q0,
+        &mut g_p0,
+        &mut g_theta,
+        &mut [],
+        &mut s,
+        &mut se,
+    )
+    .unwrap();
+    CpuGrad {
+        q: qt,
+        g_q0,
+        g_p0,
+        g_theta,
+    }
+}
+
+fn gpu_grad(gpu: &Gpu, c: &Case, dt: f64, steps: usize, o: Options) -> ga::Gradients {
+    ga::grad(
+        gpu,
+        c.d,
+        c.h,
+        &f32s(&c.params),
+        &f32s(&c.q),
+        &f32s(&c.p),
+        dt as f32,
+        steps,
+        &f32s(&c.lq),
+        &f32s(&c.lp),
+        o,
+    )
+    .unwrap()
+}
+
+fn sci(e: &[f64]) -> String {
+    let v: Vec<String> = e.iter().map(|x| format!("{x:.2e}")).collect();
+    v.join(", ")
+}
+
+/// Per-block relative errors `[q_T, g_q0, g_p0, g_W1, g_b1, g_w2]`.
+fn grad_errors(g: &ga::Gradients, r: &CpuGrad, d: usize, h: usize) -> [f64; 6] {
+    let hd = h * d;
+    [
+        rel(&g.q, &r.q),
+        rel(&g.g_q0, &r.g_q0),
+        rel(&g.g_p0, &r.g_p0),
+        rel(&g.g_theta[..hd], &r.g_theta[..hd]),
+        rel(&g.g_theta[hd..hd + h], &r.g_theta[hd..hd + h]),
+        rel(
+            &g.g_theta[hd + h..hd + 2 * h],
+            &r.g_theta[hd + h..hd + 2 * h],
+        ),
+    ]
+}
+
+#[test]
+fn gpu_adjoint_gradients_match_cpu_f64_within_1e_5() {
+    let Some(gpu) = gpu() else { return };
+    let (dt, steps) = (0.05, 10);
+    for (seed, tile) in [(4u64, Some(8)), (5, None)] {
+        let c = case(24, 40, 37, seed);
+        let r = cpu_grad(&c, dt, steps);
+        let mut peaks = vec![];
+        for strategy in [Strategy::Reversible, Strategy::StoreAll] {
+            let o = Options {
+                strategy,
+                tile,
+                ..Options::default()
+            };
+            let g = gpu_grad(&gpu, &c, dt, steps, o);
+            let e = grad_errors(&g, &r, c.d, c.h);
+            println!(
+                "{strategy:?} tile {tile:?}: rel [qT, gq0, gp0, gW1, gb1, gw2] = {}, \
+                 recon {:.2e}, fallbacks {}, peak {} B, stored {} B",
+                sci(&e),
+                g.report.recon_error,
+                g.report.fallbacks,
+                g.report.peak_bytes,
+                g.report.stored_bytes
+            );
+            assert!(e.iter().all(|&x| x < 1e-5), "{strategy:?}: {e:?}");
+            assert_eq!(g.g_theta[g.g_theta.len() - 1], 0.0, "∂L/∂b2 = 0");
+            assert_eq!(g.report.fallbacks, 0);
+            peaks.push(g.report.peak_bytes);
+        }
+        assert!(
+            peaks[0] < peaks[1],
+            "Reversible peak below StoreAll's: {peaks:?}"
+        );
+    }
+}
+
+#[test]
+fn gpu_adjoint_fallback_fires_and_gives_the_same_gradient() {
+    let Some(gpu) = gpu() else { return };
+    let c = case(16, 24, 37, 6);
+    let (dt, steps) = (0.05, 8);
+    let r = cpu_grad(&c, dt, steps);
+    let o = Options {
+        strategy: Strategy::Reversible,
+        threshold: 0.0,
+        tile: Some(8),
+    };
+    let g = gpu_grad(&gpu, &c, dt, steps, o);
+    assert_eq!(g.report.fallbacks, 1);
+    let ev = g.report.first_fallback.unwrap();
+    assert!(ev.error > 0.0 && ev.threshold == 0.0, "{ev:?}");
+    let e = grad_errors(&g, &r, c.d, c.h);
+    println!("fallback: recon {:.2e}, rel {}", ev.error, sci(&e));
+    assert!(e.iter().all(|&x| x < 1e-5), "{e:?}");
+    // The fallback recomputes from x0 exactly as StoreAll's states: same gradient.
+    let s = gpu_grad(
+        &gpu,
+        &c,
+        dt,
+        steps,
+        Options {
+            strategy: Strategy::StoreAll,
+            threshold: 0.0,
+            tile: Some(8),
+        },
+    );
+    let d = rel(
+        &g.g_theta,
+        &s.g_theta.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+    );
+    assert!(d < 1e-6, "fallback vs StoreAll {d}");
+}
+
+#[test]
+fn gpu_ode_bad_input_is_an_error_not_a_trap() {
+    let Some(gpu) = gpu() else {
+        assert!(matches!(
+            Gpu::new(0),
+            Err(GpuError::NoDriver | GpuError::NoDevice(_))
+        ));
+        return;
+    };
+    let c = case(8, 12, 5, 7);
+    let pr = f32s(&c.params);
+    let (q, p) = (f32s(&c.q), f32s(&c.p));
+    let (lq, lp) = (f32s(&c.lq), f32s(&c.lp));
+    let o = Options::default();
+    // Length mismatches.
+    let e = gl::integrate(&gpu, 8, 12, &pr, &q[1..], &p, 0.1, 3, false).unwrap_err();
+    assert!(matches!(e, GpuError::LengthMismatch { .. }), "{e}");
+    let e = gl::integrate(&gpu, 8, 12, &pr, &q, &p[..8], 0.1, 3, false).unwrap_err();
+    assert!(matches!(e, GpuError::LengthMismatch { .. }), "{e}");
+    let e = gl::integrate(&gpu, 8, 12, &pr[1..], &q, &p, 0.1, 3, false).unwrap_err();
+    assert!(
+        matches!(e, GpuError::Ode(OdeError::LengthMismatch { .. })),
+        "{e}"
+    );
+    let e = ga::grad(&gpu, 8, 12, &pr, &q, &p, 0.1, 3, &lq[1..], &lp, o).unwrap_err();
+    assert!(matches!(e, GpuError::LengthMismatch { .. }), "{e}");
+    // dt, non-finite input, strategy.
+    let e = gl::integrate(&gpu, 8, 12, &pr, &q, &p, 0.0, 3, false).unwrap_err();
+    assert!(matches!(e, GpuError::Ode(OdeError::BadStep)), "{e}");
+    let mut qn = q.clone();
+    qn[3] = f32::NAN;
+    let e = ga::grad(&gpu, 8, 12, &pr, &qn, &p, 0.1, 3, &lq, &lp, o).unwrap_err();
+    assert!(
+        matches!(e, GpuError::Ode(OdeError::NonFiniteInput { .. })),
+        "{e}"
+    );
+    let ck = Options {
+        strategy: Strategy::Checkpointed { every: 2 },
+        ..o
+    };
+    let e = ga::grad(&gpu, 8, 12, &pr, &q, &p, 0.1, 3, &lq, &lp, ck).unwrap_err();
+    assert!(matches!(e, GpuError::Unsupported(_)), "{e}");
+    // A diverging trajectory is an error, not NaN output.
+    let e = gl::integrate(&gpu, 8, 12, &pr, &q, &p, 1e30, 3, false).unwrap_err();
+    assert!(
+        matches!(e, GpuError::Ode(OdeError::NonFiniteState { .. })),
+        "{e}"
+    );
+    // Out of memory: a StoreAll tape of 10^6 steps of 4096 × 64 particles (2 TB).
+    let cb = case(64, 8, 4096, 8);
+    let sa = Options {
+        strategy: Strategy::StoreAll,
+        ..o
+    };
+    let e = ga::grad(
+        &gpu,
+        64,
+        8,
+        &f32s(&cb.params),
+        &f32s(&cb.q),
+        &f32s(&cb.p),
+        0.1,
+        1_000_000,
+        &f32s(&cb.lq),
+        &f32s(&cb.lp),
+        sa,
+    )
+    .unwrap_err();
+    assert!(matches!(e, GpuError::OutOfMemory { .. }), "{e}");
+    // The context still works afterwards.
+    gl::integrate(&gpu, 8, 12, &pr, &q, &p, 0.1, 3, false).unwrap();
+}
