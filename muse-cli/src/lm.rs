@@ -189,7 +189,7 @@ pub struct GenerateArgs {
     /// Checkpoint directory.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Prompt text (words outside the vocabulary become <unk>).
+    /// Prompt text (words outside the vocabulary become `<unk>`).
     #[arg(long)]
     prompt: String,
     /// Tokens to generate.

@@ -99,7 +99,7 @@ fn cpu_grad(
     .expect("finite trajectory");
     let (mut gq, mut gp) = (vec![0.0; md], vec![0.0; md]);
     let mut gt = vec![0.0; pot.param_len()];
-    let mut s = vec![0.0; ca::backward_scratch(&pot, st, m)];
+    let mut s = vec![0.0; ca::backward_scratch(&pot, st, m, steps)];
     let mut se = vec![0.0; ca::backward_scratch_elem(&pot, m)];
     ca::backward(
         &Float,

@@ -186,7 +186,7 @@ fn cpu_grad(c: &Case, dt: f64, steps: usize) -> CpuGrad {
     .unwrap();
     let (mut g_q0, mut g_p0) = (vec![0.0; md], vec![0.0; md]);
     let mut g_theta = vec![0.0; pot.param_len()];
-    let mut s = vec![0.0; ca::backward_scratch(&pot, st, c.m)];
+    let mut s = vec![0.0; ca::backward_scratch(&pot, st, c.m, steps)];
     let mut se = vec![0.0; ca::backward_scratch_elem(&pot, c.m)];
     ca::backward(
         &Float,

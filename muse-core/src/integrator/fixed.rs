@@ -25,7 +25,7 @@
 //! ```
 //! use muse_core::hamiltonian::MlpPotential;
 //! use muse_core::integrator::{leapfrog_fixed, leapfrog_fixed_scratch, to_fixed};
-//! let params = [0.3f64, -0.2, 0.1, 0.5, 0.7, -0.4, 0.0, 0.0, 0.9, -1.1, 0.0];
+//! let params = [0.3f64, -0.2, 0.1, 0.5, 0.7, -0.4, 0.9, -1.1, 0.0]; // W1 (2×2), b1, w2, b2
 //! let pot = MlpPotential::new(2, 2, &params).unwrap();
 //! let (mut q, mut p) = ([0i64; 2], [0i64; 2]);
 //! to_fixed(&[0.1, 0.2], 32, &mut q).unwrap();
