@@ -9,12 +9,15 @@
 //! U(\pm 1/\sqrt d)$, $w_2 \sim U(\pm 1/\sqrt h)$, then $w_2$ is multiplied by
 //! `w2_scale`, and $b_2 = 0$ (the output bias changes $H$ but not the dynamics, so it must
 //! not be used to inflate $V$'s share). States: $q_0 \sim N(0, 1)$, $p_0 = 0.1\,N(0,1)$ (the
-//! seed's). With `w2_scale = 1` the potential is a few percent of $H$ (the original's
-//! 0.07% came from its smaller state); the energy KPI's default `w2_scale` is chosen so that
-//! $\mathrm{mean}|V| \ge 10\%$ of $\mathrm{mean}(\tfrac12|p|^2 + |V|)$, and the measured
-//! share is reported (`potential_share`).
+//! seed's). With these states the default init already gives
+//! $\mathrm{mean}|V| \approx 20\%$ of $\mathrm{mean}(\tfrac12|p|^2 + |V|)$ at d = 512
+//! (measured; reported as `potential_share`), so the KPIs use `w2_scale = 1`. The
+//! original's 0.07% share is not reproduced here; a larger `w2_scale` raises the share
+//! but also the force, and the particles then slide down the (asymptotically linear)
+//! GELU potential, so that `V ≈ −K` and metric B, relative to `|H|`, becomes meaningless.
 
 mod gemm_mlp;
+pub mod io;
 
 pub use gemm_mlp::GemmMlp;
 
@@ -95,7 +98,9 @@ pub struct EnergyConfig {
 }
 
 impl EnergyConfig {
-    /// The seed's conditions: B = 4, N = 512, d = 512, h = 0.1, 100 steps, f32.
+    /// The seed's conditions: B = 4, N = 512, d = 512, h = 0.1, 100 steps, default init
+    /// (`w2_scale = 1`), computed in f64 (in f32 the energy error at d = 512 is at the
+    /// level of the rounding of `½|p|²`, ~1e-5, which hides the O(h²) check).
     pub fn full() -> Self {
         Self {
             batch: 4,
@@ -104,9 +109,9 @@ impl EnergyConfig {
             hidden: 2048,
             dt: 0.1,
             steps: 100,
-            w2_scale: 8.0,
+            w2_scale: 1.0,
             p0_scale: 0.1,
-            dtype: Dtype::F32,
+            dtype: Dtype::F64,
             seed: 42,
         }
     }
@@ -281,7 +286,7 @@ impl AdjointConfig {
             checkpoint_every: None,
             fixed_frac: Some(32),
             threshold: muse_core::adjoint::DEFAULT_THRESHOLD,
-            w2_scale: 8.0,
+            w2_scale: 1.0,
             dtype: Dtype::F32,
             seed: 42,
         }
@@ -386,7 +391,8 @@ fn run_one<R: Real, P: Potential<R>, S: Stepper<R>>(
         vec![S::Elem::default(); m * d],
         vec![S::Elem::default(); m * d],
     );
-    let mut s = vec![R::ZERO; forward_scratch(pot, m).max(backward_scratch(pot, strategy, m))];
+    let mut s =
+        vec![R::ZERO; forward_scratch(pot, m).max(backward_scratch(pot, strategy, m, steps))];
     let mut se = vec![S::Elem::default(); backward_scratch_elem(pot, m)];
     let t = Instant::now();
     forward(

@@ -52,7 +52,8 @@ fn grad_with<R: Real, S: Stepper<R>>(
         vec![S::Elem::default(); m * d],
         vec![S::Elem::default(); m * d],
     );
-    let mut s = vec![R::ZERO; forward_scratch(&pot, m).max(backward_scratch(&pot, strategy, m))];
+    let mut s =
+        vec![R::ZERO; forward_scratch(&pot, m).max(backward_scratch(&pot, strategy, m, steps))];
     let mut se = vec![S::Elem::default(); backward_scratch_elem(&pot, m)];
     forward(
         st, &pot, strategy, q0, p0, dt, steps, &mut qt, &mut pt, &mut tape, &mut acts, None, &mut s,
@@ -106,6 +107,7 @@ fn grad64(pr: &Problem, lq: &[f64], lp: &[f64], dt: f64, steps: usize, st: Strat
 }
 
 /// `L = ⟨lq, q_T⟩ + ⟨lp, p_T⟩` by plain integration.
+#[allow(clippy::too_many_arguments)]
 fn loss(
     pr: &Problem,
     th: &[f64],

@@ -21,6 +21,9 @@ enum Command {
     Bench(Box<crate::bench::BenchArgs>),
     /// Aggregate KPI JSON files into report.json, report.md and SVG plots.
     Report(crate::report::ReportArgs),
+    /// Leapfrog, bit-reversible fixed point and the exact adjoint on NumPy cases; ODE KPIs.
+    #[command(subcommand)]
+    Ode(crate::ode::Command),
 }
 
 /// Parses the command line and runs the subcommand. A command-line error is one line
@@ -49,5 +52,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Resolvent(cmd) => crate::resolvent::run(cmd),
         Command::Bench(args) => crate::bench::run(*args),
         Command::Report(args) => crate::report::run(args),
+        Command::Ode(cmd) => crate::ode::run(cmd),
     }
 }

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod error;
 mod report;
+mod ode;
 mod resolvent;
 
 use std::process::ExitCode;

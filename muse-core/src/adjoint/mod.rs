@@ -161,12 +161,17 @@ pub fn forward_scratch<R: Real, P: Potential<R>>(pot: &P, m: usize) -> usize {
     TileBufs::len(pot, tile_of(pot, m))
 }
 
-/// Scratch length (in `R`) of [`backward`] for `m` particles.
-pub fn backward_scratch<R: Real, P: Potential<R>>(pot: &P, strategy: Strategy, m: usize) -> usize {
+/// Scratch length (in `R`) of [`backward`] for `m` particles and `steps` steps.
+pub fn backward_scratch<R: Real, P: Potential<R>>(
+    pot: &P,
+    strategy: Strategy,
+    m: usize,
+    steps: usize,
+) -> usize {
     let tile = tile_of(pot, m);
     let md = tile * pot.dim();
     let seg = match strategy {
-        Strategy::Checkpointed { every } => every * md,
+        Strategy::Checkpointed { every } => every.min(steps) * md,
         _ => 0,
     };
     TileBufs::len(pot, tile) + 3 * md + pot.param_len() + seg
@@ -190,7 +195,7 @@ pub fn memory_report<R: Real, E, P: Potential<R>>(
     let state_bytes = strategy.tape_len(m, d, steps) * ee;
     let activation_bytes = strategy.act_len(m, pot.activation_len(), steps) * er;
     let output_bytes = 2 * m * d * ee;
-    let scratch_bytes = forward_scratch(pot, m).max(backward_scratch(pot, strategy, m)) * er
+    let scratch_bytes = forward_scratch(pot, m).max(backward_scratch(pot, strategy, m, steps)) * er
         + backward_scratch_elem(pot, m) * ee;
     MemoryReport {
         state_bytes,
@@ -517,7 +522,7 @@ pub fn backward<R: Real, P: Potential<R>, S: Stepper<R>>(
     check_min_len(
         OdeArg::Scratch,
         scratch.len(),
-        backward_scratch(pot, strategy, m),
+        backward_scratch(pot, strategy, m, steps),
     )?;
     check_min_len(
         OdeArg::Scratch,

@@ -6,7 +6,7 @@
 //! $$P \mathrel{+}= \bigl[\tfrac h2 F(Q\,2^{-f})\,2^{f}\bigr],\qquad
 //!   Q \mathrel{+}= \bigl[h\,P\bigr],\qquad
 //!   P \mathrel{+}= \bigl[\tfrac h2 F(Q\,2^{-f})\,2^{f}\bigr],$$
-//! with $[\cdot]$ rounding half away from zero in the compute type. Because $[-x] = -[x]$,
+//! with $[\cdot]$ rounding half away from zero in the compute type. Because rounding is odd,
 //! the step with $-h$ subtracts exactly the integers the step with $h$ added, in reverse
 //! order: $\Phi_{-h}(\Phi_h(X)) = X$ **bit for bit**, whatever the rounding inside $F$.
 //!
