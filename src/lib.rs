@@ -10,6 +10,7 @@ pub use muse_core as core;
 pub use muse_gpu as gpu;
 
 pub mod bench;
+pub mod lm;
 pub mod npy;
 pub mod ode;
 pub mod report;

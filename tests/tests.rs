@@ -6,4 +6,5 @@ mod hamiltonian;
 mod leapfrog;
 mod npy;
 mod parallel_resolvent;
+mod lm;
 mod resolvent;

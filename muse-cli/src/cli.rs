@@ -24,6 +24,9 @@ enum Command {
     /// Leapfrog, bit-reversible fixed point and the exact adjoint on NumPy cases; ODE KPIs.
     #[command(subcommand)]
     Ode(crate::ode::Command),
+    /// The causal MUSE language model: train, eval, score, generate.
+    #[command(subcommand)]
+    Lm(crate::lm::Command),
 }
 
 /// Parses the command line and runs the subcommand. A command-line error is one line
@@ -53,5 +56,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Bench(args) => crate::bench::run(*args),
         Command::Report(args) => crate::report::run(args),
         Command::Ode(cmd) => crate::ode::run(cmd),
+        Command::Lm(cmd) => crate::lm::run(cmd),
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod error;
 mod report;
 mod ode;
+mod lm;
 mod resolvent;
 
 use std::process::ExitCode;
