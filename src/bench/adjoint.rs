@@ -85,12 +85,12 @@ impl AdjointConfig {
     pub fn quick() -> Self {
         AdjointConfig {
             batch_size: 1,
-            seq_len: 8,
+            seq_len: 1024,
             d_model: 16,
             n_layers: 1,
-            steps_sweep: vec![2, 4, 8],
-            sweep_seq_len: None,
-            steps: 4,
+            steps: 10,
+            steps_sweep: vec![10, 20, 40],
+            sweep_seq_len: Some(128),
             ..Self::default()
         }
     }

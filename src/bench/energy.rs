@@ -65,8 +65,8 @@ impl EnergyConfig {
     pub fn quick() -> Self {
         EnergyConfig {
             batch_size: 1,
-            seq_len: 8,
-            d_model: 16,
+            seq_len: 32,
+            d_model: 32,
             steps: 20,
             ..Self::default()
         }
