@@ -5,9 +5,9 @@
 mod bench;
 mod cli;
 mod error;
-mod report;
-mod ode;
 mod lm;
+mod ode;
+mod report;
 mod resolvent;
 
 use std::process::ExitCode;

@@ -636,7 +636,15 @@ fn device_gpu_without_a_driver_is_one_line_and_exit_code_2() {
     assert!(!dir.join("resolvent.json").exists());
     // `auto` falls back to the CPU.
     let out = muse()
-        .args(["bench", "energy", "--quick", "--device", "auto", "--out-dir", d])
+        .args([
+            "bench",
+            "energy",
+            "--quick",
+            "--device",
+            "auto",
+            "--out-dir",
+            d,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -649,7 +657,10 @@ fn device_gpu_without_a_driver_is_one_line_and_exit_code_2() {
 fn bench_perplexity_quick_measures_both_stages_on_wikitext() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wikitext-2");
     let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/wikitext-2");
-    let Some(data) = [data, alt].into_iter().find(|d| d.join("test.txt").is_file()) else {
+    let Some(data) = [data, alt]
+        .into_iter()
+        .find(|d| d.join("test.txt").is_file())
+    else {
         eprintln!("skipped: no WikiText-2 data beside the checkout");
         return;
     };

@@ -9,8 +9,8 @@
 //! JSON contract for plots: `memory_vs_steps` is an array of objects with `steps` and one
 //! or more series in GB whose keys end in `_gb` (e.g. `reversible_gb`, `store_all_gb`).
 
-use super::error::ensure;
 use super::energy::{set_device, strip_nulls};
+use super::error::ensure;
 use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
 use crate::ode::{self, GemmMlp};
 use muse_core::adjoint::{memory_report, Strategy};
@@ -50,6 +50,7 @@ pub struct AdjointConfig {
     /// Tokens per sequence of the T sweep (`None`: `seq_len`). The default, 256, keeps
     /// `muse bench all` within its CPU budget; the memory curve is still the exact byte
     /// count at `seq_len`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_seq_len: Option<usize>,
     /// Reconstruction threshold of the fallback.
     pub reconstruction_threshold: f64,
@@ -127,9 +128,8 @@ impl AdjointConfig {
         })?;
         ensure(
             !self.steps_sweep.is_empty() && self.steps_sweep.iter().all(|&t| t >= 1),
-            || {
-            "every steps_sweep value must be >= 1".into()
-        })?;
+            || "every steps_sweep value must be >= 1".into(),
+        )?;
         ensure(self.dt.is_finite() && self.dt != 0.0, || {
             format!("dt must be finite and non-zero, got {}", self.dt)
         })?;
@@ -194,14 +194,12 @@ impl Kpi for AdjointKpi {
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
         let c = &self.config;
         let cpu = ctx.on_cpu();
-        let ode_err = |e: muse_core::hamiltonian::OdeError| BenchError::Other(format!("adjoint: {e}"));
+        let ode_err =
+            |e: muse_core::hamiltonian::OdeError| BenchError::Other(format!("adjoint: {e}"));
         let main_cfg = c.to_ode(c.seq_len, vec![c.steps]);
         let sweep_len = c.sweep_seq_len.unwrap_or(c.seq_len);
         let sweep_cfg = c.to_ode(sweep_len, c.steps_sweep.clone());
-        let pb = ctx.progress_bar(
-            (4 * (1 + c.steps_sweep.len())) as u64,
-            "adjoint strategies",
-        );
+        let pb = ctx.progress_bar((4 * (1 + c.steps_sweep.len())) as u64, "adjoint strategies");
         let main = cpu
             .install(|| ode::run_adjoint(&main_cfg, |_| pb.inc(1)))?
             .map_err(ode_err)?;
@@ -223,7 +221,12 @@ impl Kpi for AdjointKpi {
         };
         let recon = float_rows().fold(0.0f64, |a, r| a.max(r.recon_error));
         let recon_rel = float_rows().fold(0.0f64, |a, r| a.max(r.recon_error_rel));
-        let fallbacks: usize = main.rows.iter().chain(&sweep.rows).map(|r| r.fallbacks).sum();
+        let fallbacks: usize = main
+            .rows
+            .iter()
+            .chain(&sweep.rows)
+            .map(|r| r.fallbacks)
+            .sum();
         let fixed = main
             .max_recon_error_fixed
             .into_iter()
@@ -237,9 +240,10 @@ impl Kpi for AdjointKpi {
             .fold(0.0f64, |a, r| a.max(r.grad_rel_diff_vs_store_all));
         let memory_vs_steps = memory_vs_steps(c)?;
         // The exact accounting at the main size must equal what the main run stored.
-        let accounting_matches = main.rows.iter().all(|r| {
-            stored_bytes(c, &r.strategy, r.steps).is_some_and(|b| b == r.stored_bytes)
-        });
+        let accounting_matches = main
+            .rows
+            .iter()
+            .all(|r| stored_bytes(c, &r.strategy, r.steps).is_some_and(|b| b == r.stored_bytes));
         let mut fields = Map::new();
         fields.insert("vram_symplectic_gb".into(), json!(sym_gb));
         fields.insert("vram_full_backprop_gb".into(), json!(full_gb));
@@ -252,17 +256,26 @@ impl Kpi for AdjointKpi {
             fields.insert("reconstruction_error_fixed_point".into(), json!(f));
         }
         fields.insert("fallbacks".into(), json!(fallbacks));
-        fields.insert("max_grad_rel_diff_vs_store_all".into(), json!(max_grad_diff));
+        fields.insert(
+            "max_grad_rel_diff_vs_store_all".into(),
+            json!(max_grad_diff),
+        );
         fields.insert(
             "reversible_bytes_change_pct".into(),
             json!(memory_change_pct(&memory_vs_steps)),
         );
         fields.insert("memory_vs_steps".into(), Value::Array(memory_vs_steps));
-        fields.insert("accounting_matches_measured".into(), json!(accounting_matches));
-        fields.insert("memory_kind".into(), json!(
+        fields.insert(
+            "accounting_matches_measured".into(),
+            json!(accounting_matches),
+        );
+        fields.insert(
+            "memory_kind".into(),
+            json!(
             "exact bytes the adjoint stores (states, activations, output, scratch) as counted by \
              muse-core, not device memory; vram_* = n_layers x one Hamiltonian block"
-        ));
+        ),
+        );
         let mut reduced = Vec::new();
         if sweep_len != c.seq_len {
             reduced.push(format!(
@@ -294,7 +307,12 @@ impl Kpi for AdjointKpi {
             Check::new("reversible_bytes_change_pct", change, Cmp::Lt, 5.0),
         ];
         if let Some(f) = fixed {
-            checks.push(Check::new("reconstruction_error_fixed_point", f, Cmp::Le, 0.0));
+            checks.push(Check::new(
+                "reconstruction_error_fixed_point",
+                f,
+                Cmp::Le,
+                0.0,
+            ));
         }
         let mut report = KpiReport::measured(
             self.name(),

@@ -210,7 +210,9 @@ impl Kpi for EnergyKpi {
 pub(crate) fn to_fields(v: &impl Serialize) -> Result<Map<String, Value>, BenchError> {
     match strip_nulls(serde_json::to_value(v)?) {
         Value::Object(o) => Ok(o),
-        other => Err(BenchError::Other(format!("expected an object, got {other}"))),
+        other => Err(BenchError::Other(format!(
+            "expected an object, got {other}"
+        ))),
     }
 }
 

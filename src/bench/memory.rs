@@ -5,8 +5,8 @@
 //! peak (weights included) < 8 GB. The seed's N4096 exceeds the base preset's n_seq 1024
 //! (SPEC §7.4: keep N ≤ n_seq); the language-model runner must reject or document it.
 
-use super::error::ensure;
 use super::energy::{set_device, to_fields};
+use super::error::ensure;
 use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
 use crate::lm;
 use serde::{Deserialize, Serialize};
@@ -189,8 +189,10 @@ impl Kpi for MemoryKpi {
         fields.insert("target_memory_gb".into(), json!(c.target_memory_gb));
         fields.insert(
             "memory_kind".into(),
-            json!("host peak resident memory of the whole process (VmHWM), not device memory: \
-                   the language model runs on the CPU"),
+            json!(
+                "host peak resident memory of the whole process (VmHWM), not device memory: \
+                   the language model runs on the CPU"
+            ),
         );
         if c.stage2 {
             fields.insert(

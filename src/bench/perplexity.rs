@@ -9,8 +9,8 @@
 //! JSON contract for plots: `curves` is an object mapping a series name (`stage1`,
 //! `stage2`, …) to an array of `[step, perplexity]` pairs.
 
-use super::error::ensure;
 use super::energy::{set_device, to_fields};
+use super::error::ensure;
 use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
 use crate::lm;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,7 @@ pub const SEED_FIELDS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PerplexityConfig {
     /// Evaluation text (WikiText-2 raw test split); `None` means the runner's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
     /// Batch B.
     pub batch_size: usize,
@@ -48,6 +49,7 @@ pub struct PerplexityConfig {
     /// RNG seed.
     pub seed: u64,
     /// Training text (default: WikiText-2 `valid.txt`, the train split is not available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_data: Option<PathBuf>,
     /// Seeds per stage (mean and spread over them): `seed, seed + 1, …`.
     pub num_seeds: usize,
@@ -209,7 +211,8 @@ impl Kpi for PerplexityKpi {
         };
         let lm_cfg = if ctx.quick {
             let dir = std::env::temp_dir().join(format!("muse-bench-ppl-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| BenchError::Other(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| BenchError::Other(format!("{}: {e}", dir.display())))?;
             let train = head_words(&train_file, &dir.join("train.txt"), 6000)?;
             let test = head_words(&test_file, &dir.join("test.txt"), 2000)?;
             c.to_lm_quick(train, test)
@@ -254,10 +257,7 @@ impl Kpi for PerplexityKpi {
         fields.insert("stage2_valid_batches".into(), json!(valid_batches));
         fields.insert("ppl_ratio".into(), json!(ratio));
         fields.insert("ppl_diff_pct".into(), json!((ratio - 1.0) * 100.0));
-        fields.insert(
-            "ppl_pass".into(),
-            json!(finite && ratio <= c.ppl_target),
-        );
+        fields.insert("ppl_pass".into(), json!(finite && ratio <= c.ppl_target));
         fields.insert("ppl_target".into(), json!(c.ppl_target));
         fields.insert(
             "curves".into(),

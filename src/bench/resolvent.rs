@@ -79,7 +79,7 @@ pub struct ResolventConfig {
     pub mse_target: f64,
     /// `--device gpu`: a peers JSON written by `benches/peers/resolvent_peers.py`, whose
     /// timings are set beside ours as ratios (`gpu.peer_ratios`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers: Option<std::path::PathBuf>,
 }
 
@@ -708,12 +708,15 @@ mod gpu {
     }
 
     impl GpuMeasured {
-        pub(super) fn merge(self, c: &ResolventConfig, fields: &mut Map<String, Value>, checks: &mut Vec<Check>) {
+        pub(super) fn merge(
+            self,
+            c: &ResolventConfig,
+            fields: &mut Map<String, Value>,
+            checks: &mut Vec<Check>,
+        ) {
             let mut g = self.report;
             if let (Some(cpu_ms), Some(gpu_us)) = (
-                fields
-                    .get("baseline")
-                    .and_then(|b| b["median_ms"].as_f64()),
+                fields.get("baseline").and_then(|b| b["median_ms"].as_f64()),
                 g["forward_b16_n4096_median_us"].as_f64(),
             ) {
                 if c.batch_size == 16 && c.seq_len == 4096 {
@@ -745,7 +748,9 @@ mod gpu {
         let fastest = |op: BenchOp, rows: usize, n: usize| {
             rep.cases
                 .iter()
-                .filter(|r| r.spec.op == op && r.spec.dtype == "f32" && r.spec.rows == rows && r.spec.n == n)
+                .filter(|r| {
+                    r.spec.op == op && r.spec.dtype == "f32" && r.spec.rows == rows && r.spec.n == n
+                })
                 .min_by(|a, b| a.timing.median_us.total_cmp(&b.timing.median_us))
         };
         let cases: Vec<Value> = rep
@@ -792,7 +797,12 @@ mod gpu {
             // The earlier system: 3.4 s (reference) and 26 ms (default path) on an H100.
             g["ratio_vs_original_reference_3_4s"] = json!(3.4e6 / f.timing.median_us);
             g["ratio_vs_original_default_26ms"] = json!(26e3 / f.timing.median_us);
-            checks.push(Check::new("gpu_forward_b16_n4096_us", f.timing.median_us, Cmp::Le, 20.0));
+            checks.push(Check::new(
+                "gpu_forward_b16_n4096_us",
+                f.timing.median_us,
+                Cmp::Le,
+                20.0,
+            ));
             if let Some(v) = fastest(BenchOp::Vjp, 16, 4096) {
                 let r = v.timing.median_us / f.timing.median_us;
                 g["vjp_over_forward_b16_n4096"] = json!(r);
@@ -805,11 +815,18 @@ mod gpu {
         if let Some(big) = fastest(BenchOp::Diag, 16384, 4096) {
             g["forward_b16384_n4096_median_us"] = json!(big.timing.median_us);
             g["forward_b16384_n4096_copy_fraction"] = json!(big.copy_fraction);
-            checks.push(Check::new("gpu_large_batch_copy_fraction", big.copy_fraction, Cmp::Ge, 0.75));
+            checks.push(Check::new(
+                "gpu_large_batch_copy_fraction",
+                big.copy_fraction,
+                Cmp::Ge,
+                0.75,
+            ));
         }
         if let Some(path) = &c.peers {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let peers: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let peers: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             let mut ratios = Vec::new();
             for p in peers["cases"].as_array().into_iter().flatten() {
                 let (Some(name), Some(rows), Some(n), Some(t)) = (

@@ -5,8 +5,8 @@
 //! forward+backward throughput, per-iteration samples, median and IQR, and resets any
 //! state between batches (SPEC §7.4).
 
-use super::error::ensure;
 use super::energy::{set_device, to_fields};
+use super::error::ensure;
 use super::memory::preset_model;
 use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
 use crate::lm;
@@ -38,6 +38,7 @@ pub struct ThroughputConfig {
     pub seed: u64,
     /// Timed iterations on the CPU (`None`: `num_iterations`); the default, 3, keeps
     /// `muse bench all` within its CPU budget and the report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_iterations: Option<usize>,
     /// Batches of the batch sweep.
     pub batch_sweep: Vec<usize>,
@@ -98,10 +99,9 @@ impl ThroughputConfig {
     pub fn validate(&self) -> Result<(), BenchError> {
         ensure(self.batch_size >= 1, || "batch_size must be >= 1".into())?;
         ensure(self.seq_len >= 1, || "seq_len must be >= 1".into())?;
-        ensure(
-            self.cpu_iterations != Some(0) && self.vocab >= 2,
-            || "cpu_iterations must be >= 1 and vocab >= 2".into(),
-        )?;
+        ensure(self.cpu_iterations != Some(0) && self.vocab >= 2, || {
+            "cpu_iterations must be >= 1 and vocab >= 2".into()
+        })?;
         ensure(self.batch_sweep.iter().all(|&b| b >= 1), || {
             "batch_sweep values must be >= 1".into()
         })?;
@@ -201,9 +201,11 @@ impl Kpi for ThroughputKpi {
         }
         fields.insert(
             "note".into(),
-            json!("CPU (gemm + rayon); weights rounded to f16, stored and computed in f32; \
+            json!(
+                "CPU (gemm + rayon); weights rounded to f16, stored and computed in f32; \
                    untrained Stage 1 model, fresh random tokens each iteration, no state \
-                   carried between batches"),
+                   carried between batches"
+            ),
         );
         let checks = vec![Check::new(
             "forward_throughput",

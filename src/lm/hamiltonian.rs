@@ -208,7 +208,8 @@ impl<R: Float> HamiltonianBlock<R> {
             let mut g_q0 = vec![R::ZERO; md];
             let mut g_p0 = vec![R::ZERO; md];
             let mut g_theta = vec![R::ZERO; MlpPotential::<R>::param_len(d, self.hidden)];
-            let mut scratch = vec![R::ZERO; backward_scratch(&pot, self.strategy, rows, self.steps)];
+            let mut scratch =
+                vec![R::ZERO; backward_scratch(&pot, self.strategy, rows, self.steps)];
             let mut scratch_elem = vec![R::ZERO; backward_scratch_elem(&pot, rows)];
             let rep: AdjointReport = backward(
                 &Leapfrog,
