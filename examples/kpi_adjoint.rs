@@ -1,4 +1,4 @@
-//! The `adjoint` KPI: memory of the symplectic adjoint against full backprop, and its reconstruction error (needs muse::ode).
+//! The `adjoint` KPI: memory of the symplectic adjoint against full backprop, and its reconstruction error (runner: muse::ode, on the CPU).
 //!
 //! ```sh
 //! cargo run --release --example kpi_adjoint             # the seed's conditions
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("{}", report.describe());
     println!("JSON written to {}", path.display());
     if report.kpi_status == KpiStatus::Unavailable {
-        println!("(this KPI's backend is not in this build yet: no number was produced)");
+        println!("(no number was produced: see the reason above)");
     }
     Ok(())
 }

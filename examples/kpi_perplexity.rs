@@ -1,4 +1,6 @@
-//! The `perplexity` KPI: perplexity of Stage 2 against Stage 1 (needs muse::model).
+//! The `perplexity` KPI: perplexity of Stage 2 against Stage 1 (runner: muse::lm::bench, on the
+//! CPU). Data: WikiText-2 `valid.txt` (train) and `test.txt` from `$MUSE_DATA_DIR`,
+//! `data/wikitext-2` or `../shared/data/wikitext-2`; `unavailable` when none is found.
 //!
 //! ```sh
 //! cargo run --release --example kpi_perplexity             # the seed's conditions
@@ -26,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("{}", report.describe());
     println!("JSON written to {}", path.display());
     if report.kpi_status == KpiStatus::Unavailable {
-        println!("(this KPI's backend is not in this build yet: no number was produced)");
+        println!("(no number was produced: see the reason above)");
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The `throughput` KPI: forward tokens per second of the language model (needs muse::model).
+//! The `throughput` KPI: forward tokens per second of the language model (runner: muse::lm::bench, on the CPU).
 //!
 //! ```sh
 //! cargo run --release --example kpi_throughput             # the seed's conditions
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("{}", report.describe());
     println!("JSON written to {}", path.display());
     if report.kpi_status == KpiStatus::Unavailable {
-        println!("(this KPI's backend is not in this build yet: no number was produced)");
+        println!("(no number was produced: see the reason above)");
     }
     Ok(())
 }

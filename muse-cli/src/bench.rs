@@ -122,6 +122,10 @@ struct ResolventArgs {
     /// Target worst per-row relative L2 error (default 1e-4).
     #[arg(long, allow_negative_numbers = true)]
     error_target: Option<f64>,
+    /// With --device gpu: the JSON of `benches/peers/resolvent_peers.py`; the report gets
+    /// the ratios of the peers' times to ours.
+    #[arg(long, value_name = "FILE")]
+    peers: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -172,6 +176,10 @@ struct AdjointArgs {
     /// T values of the memory sweep, comma-separated (default 10,20,40,80).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     steps_sweep: Option<Vec<i64>>,
+    /// Tokens N of the T sweep (default 256, reduced for the CPU; the memory curve is the
+    /// exact byte count at --seq-len).
+    #[arg(long, allow_negative_numbers = true)]
+    sweep_seq_len: Option<i64>,
     /// Target adjoint peak memory in GB (default 7.5).
     #[arg(long, allow_negative_numbers = true)]
     vram_target_gb: Option<f64>,
@@ -213,7 +221,7 @@ struct ThroughputArgs {
     /// Storage type: f16, bf16, f32 (default f16).
     #[arg(long)]
     dtype: Option<String>,
-    /// Timed iterations (default 20).
+    /// Timed iterations (default 20, the seed's; on the CPU 3 unless this flag is given).
     #[arg(long, allow_negative_numbers = true)]
     num_iterations: Option<i64>,
     /// Warm-up iterations (default 1).
@@ -226,9 +234,16 @@ struct ThroughputArgs {
 
 #[derive(Debug, Default, Args)]
 struct PerplexityArgs {
-    /// Evaluation text (WikiText-2 raw test split).
+    /// Evaluation text (default: test.txt of $MUSE_DATA_DIR, data/wikitext-2 or
+    /// ../shared/data/wikitext-2).
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
+    /// Training text (default: valid.txt beside the default test file).
+    #[arg(long, value_name = "FILE")]
+    train_data: Option<PathBuf>,
+    /// Seeds per stage (default 3; 1 with --quick).
+    #[arg(long, allow_negative_numbers = true)]
+    num_seeds: Option<i64>,
     /// Batch B (default 4).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
@@ -251,6 +266,9 @@ struct AllArgs {
     /// Evaluation text for the perplexity KPI.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
+    /// Training text for the perplexity KPI.
+    #[arg(long, value_name = "FILE")]
+    train_data: Option<PathBuf>,
 }
 
 /// A count flag: an integer ≥ `min`.
@@ -344,6 +362,15 @@ fn resolvent(a: &ResolventArgs, quick: bool, seed: Option<u64>) -> anyhow::Resul
     set_count(&mut c.dense_n, "dense-n", a.dense_n, 2)?;
     set_f64(&mut c.speedup_target, "speedup-target", a.speedup_target)?;
     set_f64(&mut c.error_target, "error-target", a.error_target)?;
+    if let Some(p) = &a.peers {
+        if !p.is_file() {
+            return Err(usage(format!(
+                "--peers {}: missing input (not a readable file)",
+                p.display()
+            )));
+        }
+        c.peers = Some(p.clone());
+    }
     if let Some(s) = seed {
         c.seed = s;
     }
@@ -382,6 +409,9 @@ fn adjoint(a: &AdjointArgs, quick: bool, seed: Option<u64>) -> anyhow::Result<Ad
     set_f64(&mut c.dt, "dt", nonzero_dt(a.dt)?)?;
     set_count(&mut c.steps, "steps", a.steps, 1)?;
     set_list(&mut c.steps_sweep, "steps-sweep", a.steps_sweep.clone())?;
+    if let Some(v) = a.sweep_seq_len {
+        c.sweep_seq_len = Some(count("sweep-seq-len", v, 1)?);
+    }
     set_f64(&mut c.vram_target_gb, "vram-target-gb", a.vram_target_gb)?;
     set_f64(
         &mut c.reduction_target_pct,
@@ -434,6 +464,9 @@ fn throughput(a: &ThroughputArgs, quick: bool, seed: Option<u64>) -> anyhow::Res
     set_count(&mut c.batch_size, "batch-size", a.batch_size, 1)?;
     set_count(&mut c.seq_len, "seq-len", a.seq_len, 1)?;
     set_count(&mut c.num_iterations, "num-iterations", a.num_iterations, 1)?;
+    if a.num_iterations.is_some() {
+        c.cpu_iterations = None;
+    }
     set_count(
         &mut c.warmup_iterations,
         "warmup-iterations",
@@ -458,6 +491,8 @@ fn perplexity(a: &PerplexityArgs, quick: bool, seed: Option<u64>) -> anyhow::Res
         PerplexityConfig::default()
     };
     c.data.clone_from(&a.data);
+    c.train_data.clone_from(&a.train_data);
+    set_count(&mut c.num_seeds, "num-seeds", a.num_seeds, 1)?;
     set_count(&mut c.batch_size, "batch-size", a.batch_size, 1)?;
     set_count(&mut c.seq_len, "seq-len", a.seq_len, 2)?;
     set_count(&mut c.ode_steps, "ode-steps", a.ode_steps, 1)?;
@@ -487,6 +522,7 @@ fn kpis(cmd: &KpiCommand, quick: bool, seed: Option<u64>) -> anyhow::Result<Vec<
             Box::new(perplexity(
                 &PerplexityArgs {
                     data: a.data.clone(),
+                    train_data: a.train_data.clone(),
                     ..PerplexityArgs::default()
                 },
                 quick,
@@ -511,6 +547,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let seed = seeded(c.seed)?;
     let threads = count("threads", c.threads, 0)?;
     let kpis = kpis(&args.kpi, c.quick, seed)?;
+    if matches!(c.device, DeviceArg::Gpu) && muse::bench::gpu_name().is_none() {
+        return Err(usage(
+            "--device gpu: no usable GPU (no CUDA driver or device found; use --device cpu or auto)",
+        ));
+    }
     let device = match c.device {
         DeviceArg::Auto => DeviceChoice::Auto,
         DeviceArg::Cpu => DeviceChoice::Cpu,

@@ -56,7 +56,8 @@ pub struct SystemArgs {
     /// The causal (leading-block) resolvent 1/r_i, which sees only a_0..a_i.
     #[arg(long)]
     causal: bool,
-    /// Where to compute: auto (= cpu for now), cpu (all cores, rayon) or gpu.
+    /// Where to compute: auto (the GPU when a CUDA driver and device are present and the
+    /// dtype is f32 or f16, else the CPU), cpu (all cores, rayon) or gpu (f32 or f16).
     #[arg(long, value_enum, default_value_t = Device::Auto)]
     device: Device,
 }
@@ -98,7 +99,7 @@ pub enum Dtype {
 /// Where to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Device {
-    /// The best available backend (the CPU in this build).
+    /// The GPU when one is usable (and the dtype is f32 or f16), else the CPU.
     Auto,
     /// All CPU cores.
     Cpu,
@@ -111,32 +112,134 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Solve(args) => {
             let sys = &args.sys;
-            check_device(sys.device)?;
-            match sys.dtype {
-                Dtype::F64 => solve::<f64>(sys, &args.out),
-                Dtype::F32 => solve::<f32>(sys, &args.out),
-                Dtype::F16 => solve::<f16>(sys, &args.out),
+            match (gpu_device(sys)?, sys.dtype) {
+                (Some(g), Dtype::F32) => gpu::solve::<f32>(&g, sys, &args.out),
+                (Some(g), Dtype::F16) => gpu::solve::<f16>(&g, sys, &args.out),
+                (_, Dtype::F64) => solve::<f64>(sys, &args.out),
+                (_, Dtype::F32) => solve::<f32>(sys, &args.out),
+                (_, Dtype::F16) => solve::<f16>(sys, &args.out),
             }?;
         }
         Command::Vjp(args) => {
             let sys = &args.sys;
-            check_device(sys.device)?;
-            match sys.dtype {
-                Dtype::F64 => vjp::<f64>(sys, &args.w, &args.out),
-                Dtype::F32 => vjp::<f32>(sys, &args.w, &args.out),
-                Dtype::F16 => vjp::<f16>(sys, &args.w, &args.out),
+            match (gpu_device(sys)?, sys.dtype) {
+                (Some(g), Dtype::F32) => gpu::vjp::<f32>(&g, sys, &args.w, &args.out),
+                (Some(g), Dtype::F16) => gpu::vjp::<f16>(&g, sys, &args.w, &args.out),
+                (_, Dtype::F64) => vjp::<f64>(sys, &args.w, &args.out),
+                (_, Dtype::F32) => vjp::<f32>(sys, &args.w, &args.out),
+                (_, Dtype::F16) => vjp::<f16>(sys, &args.w, &args.out),
             }?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn check_device(device: Device) -> anyhow::Result<()> {
-    match device {
-        Device::Auto | Device::Cpu => Ok(()),
-        Device::Gpu => Err(usage(
-            "--device gpu: GPU backend not built into this binary yet",
-        )),
+/// The GPU to compute on, if any: `--device gpu` needs a driver, a device and an f32/f16
+/// dtype (else a one-line error, exit 2); `auto` takes the GPU when those are there.
+fn gpu_device(sys: &SystemArgs) -> anyhow::Result<Option<muse_gpu::Gpu>> {
+    let want = match sys.device {
+        Device::Cpu => return Ok(None),
+        Device::Auto => sys.dtype != Dtype::F64 && muse_gpu::driver_present(),
+        Device::Gpu => {
+            if sys.dtype == Dtype::F64 {
+                return Err(usage(
+                    "--device gpu computes in f32: use --dtype f32 or --dtype f16",
+                ));
+            }
+            if !muse_gpu::driver_present() {
+                return Err(usage(
+                    "--device gpu: no CUDA driver found (use --device cpu or auto)",
+                ));
+            }
+            true
+        }
+    };
+    if !want {
+        return Ok(None);
+    }
+    match muse_gpu::Gpu::new(0) {
+        Ok(g) => Ok(Some(g)),
+        Err(e) if sys.device == Device::Gpu => {
+            Err(usage(format!("--device gpu: cannot open the GPU: {e}")))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// `solve` and `vjp` on the GPU (muse-gpu's kernels, f32 compute).
+mod gpu {
+    use super::{explain, load, npy, Array, Complex, Path, Storage, SystemArgs};
+    use crate::error::usage;
+    use muse_gpu::resolvent::{self as gr, GpuScalar};
+    use muse_gpu::{Gpu, GpuError};
+
+    /// A GPU error in terms of the user's files: kernel-reported input errors as
+    /// [`super::explain`] words them (exit 2), anything else as a runtime error.
+    fn gpu_err<S: Storage>(
+        e: GpuError,
+        sys: &SystemArgs,
+        w: Option<&Path>,
+        two_d: bool,
+    ) -> anyhow::Error {
+        match e {
+            GpuError::Kernel(k) => explain::<S>(k, sys, w, two_d),
+            GpuError::LengthMismatch { .. } => usage(format!("--device gpu: {e}")),
+            other => anyhow::Error::new(other).context("GPU"),
+        }
+    }
+
+    fn shift<S: Storage>(z: Complex<S::Real>) -> Complex<f32> {
+        use muse_core::scalar::Real;
+        Complex::new(z.re.to_f64() as f32, z.im.to_f64() as f32)
+    }
+
+    pub(super) fn solve<S: Storage + GpuScalar>(
+        gpu: &Gpu,
+        sys: &SystemArgs,
+        out: &Path,
+    ) -> anyhow::Result<()> {
+        let s = load::<S>(sys)?;
+        let z = shift::<S>(s.z);
+        let g = if sys.causal {
+            gr::causal(gpu, s.n, &s.a.data, &s.b.data, &s.c.data, z)
+        } else {
+            gr::diag(gpu, s.n, &s.a.data, &s.b.data, &s.c.data, z)
+        }
+        .map_err(|e| gpu_err::<S>(e, sys, None, s.two_d()))?;
+        let g = Array::new(s.a.shape.clone(), g.into_iter().map(S::to_wire).collect());
+        npy::write(out, &g)?;
+        Ok(())
+    }
+
+    pub(super) fn vjp<S: Storage + GpuScalar>(
+        gpu: &Gpu,
+        sys: &SystemArgs,
+        w_path: &Path,
+        out: &Path,
+    ) -> anyhow::Result<()> {
+        let s = load::<S>(sys)?;
+        let w: Array<S::Wire> = npy::read(w_path, &[1, 2])?;
+        super::expect_shape(w_path, &w.shape, &s.a.shape, &sys.a, &s.a.shape)?;
+        let w: Vec<Complex<S>> = w.data.into_iter().map(S::from_wire).collect();
+        let z = shift::<S>(s.z);
+        let (a, b, c) = (&s.a.data, &s.b.data, &s.c.data);
+        let r = if sys.causal {
+            gr::causal_vjp(gpu, s.n, a, b, c, z, &w)
+        } else {
+            gr::vjp(gpu, s.n, a, b, c, z, &w)
+        }
+        .map_err(|e| gpu_err::<S>(e, sys, Some(w_path), s.two_d()))?;
+        let f64s = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+        let mut npz = npy::NpzWriter::create(out)?;
+        npz.add("a", &Array::new(s.a.shape.clone(), f64s(r.a)))?;
+        npz.add("b", &Array::new(s.b.shape.clone(), f64s(r.b)))?;
+        npz.add("c", &Array::new(s.c.shape.clone(), f64s(r.c)))?;
+        npz.add(
+            "z",
+            &Array::scalar(Complex::new(f64::from(r.z.re), f64::from(r.z.im))),
+        )?;
+        npz.finish()?;
+        Ok(())
     }
 }
 

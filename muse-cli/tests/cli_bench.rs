@@ -617,3 +617,71 @@ fn bad_input_is_one_line_and_exit_code_2() {
     assert!(!dir.join("resolvent.json").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn device_gpu_without_a_driver_is_one_line_and_exit_code_2() {
+    if muse_gpu::driver_present() {
+        eprintln!("skipped: a CUDA driver is present here");
+        return;
+    }
+    let dir = temp_dir("nogpu");
+    let d = dir.to_str().unwrap();
+    for kpi in ["resolvent", "energy", "all"] {
+        assert_usage_error(
+            &["bench", kpi, "--quick", "--device", "gpu", "--out-dir", d],
+            "--device gpu",
+        );
+    }
+    // Nothing ran: no result file.
+    assert!(!dir.join("resolvent.json").exists());
+    // `auto` falls back to the CPU.
+    let out = muse()
+        .args([
+            "bench",
+            "energy",
+            "--quick",
+            "--device",
+            "auto",
+            "--out-dir",
+            d,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v = read_json(&dir.join("energy.json"));
+    assert_eq!(v["provenance"]["device"], "cpu");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bench_perplexity_quick_measures_both_stages_on_wikitext() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wikitext-2");
+    let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/wikitext-2");
+    let Some(data) = [data, alt]
+        .into_iter()
+        .find(|d| d.join("test.txt").is_file())
+    else {
+        eprintln!("skipped: no WikiText-2 data beside the checkout");
+        return;
+    };
+    let dir = temp_dir("ppl");
+    let out = muse()
+        .args(["bench", "perplexity", "--quick", "--out-dir"])
+        .arg(&dir)
+        .arg("--data")
+        .arg(data.join("test.txt"))
+        .arg("--train-data")
+        .arg(data.join("valid.txt"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v = read_json(&dir.join("perplexity.json"));
+    let status = check_kpi_file("perplexity", &v);
+    assert_ne!(status, "unavailable", "{stderr}");
+    assert_eq!(out.status.code(), Some(i32::from(status == "fail")));
+    for s in ["stage1", "stage2"] {
+        let c = v["curves"][s].as_array().unwrap();
+        assert!(!c.is_empty(), "{s} curve");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

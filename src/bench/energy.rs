@@ -9,9 +9,10 @@
 //! JSON contract for plots: `energy_trajectory` is an array of numbers (`e_k`, k = 0..=steps).
 
 use super::error::ensure;
-use super::{BenchError, Ctx, Kpi, KpiReport};
+use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
+use crate::ode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
 /// The seed's field names this KPI fills.
 pub const SEED_FIELDS: &[&str] = &[
@@ -64,10 +65,26 @@ impl EnergyConfig {
     pub fn quick() -> Self {
         EnergyConfig {
             batch_size: 1,
-            seq_len: 8,
-            d_model: 16,
+            seq_len: 32,
+            d_model: 32,
             steps: 20,
             ..Self::default()
+        }
+    }
+
+    /// The runner's configuration ([`ode::EnergyConfig`]): these conditions on top of
+    /// [`ode::EnergyConfig::full`] (hidden width 4d, default init, f64 compute).
+    pub fn to_ode(&self) -> ode::EnergyConfig {
+        ode::EnergyConfig {
+            batch: self.batch_size,
+            tokens: self.seq_len,
+            dim: self.d_model,
+            hidden: 4 * self.d_model,
+            dt: self.dt,
+            steps: self.steps,
+            p0_scale: self.p0_scale,
+            seed: self.seed,
+            ..ode::EnergyConfig::full()
         }
     }
 
@@ -135,13 +152,88 @@ impl Kpi for EnergyKpi {
     }
 
     fn dtype(&self) -> String {
-        "f32".to_owned()
+        "f64".to_owned()
     }
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
-        Ok(ctx.unavailable(
-            self,
-            "not available: the Hamiltonian/Leapfrog runner (muse::ode) has not landed in this build",
-        ))
+        let c = &self.config;
+        let ode_cfg = c.to_ode();
+        let cpu = ctx.on_cpu();
+        let r = cpu
+            .install(|| crate::ode::run_energy(&ode_cfg))?
+            .map_err(|e| BenchError::Other(format!("energy: {e}")))?;
+        let energy_pass = r.max_drift < c.drift_target && !r.monotonic_violation;
+        let mut fields = to_fields(&r)?;
+        fields.remove("config");
+        fields.insert("energy_pass".into(), json!(energy_pass));
+        fields.insert("ode_config".into(), serde_json::to_value(&ode_cfg)?);
+        fields.insert(
+            "note".into(),
+            json!(format!(
+                "one Hamiltonian block (MLP potential d -> {} -> 1, PyTorch default init, \
+                 w2_scale {}), {} particles, computed in {:?}; energy_trajectory = batch mean of H \
+                 at k = 0..=steps (final state included)",
+                ode_cfg.hidden,
+                ode_cfg.w2_scale,
+                ode_cfg.batch * ode_cfg.tokens,
+                ode_cfg.dtype
+            )),
+        );
+        let checks = vec![
+            Check::new("max_drift", r.max_drift, Cmp::Lt, c.drift_target),
+            Check::new(
+                "monotonic_violation",
+                f64::from(u8::from(r.monotonic_violation)),
+                Cmp::Lt,
+                1.0,
+            ),
+            Check::new("h2_ratio", r.h2_ratio, Cmp::Ge, 3.0),
+            Check::new("h2_ratio", r.h2_ratio, Cmp::Le, 5.0),
+        ];
+        let mut report = KpiReport::measured(
+            self.name(),
+            self.target(),
+            self.config(),
+            fields,
+            checks,
+            cpu.provenance(&self.dtype()),
+        );
+        set_device(&mut report, "cpu");
+        Ok(report)
+    }
+}
+
+/// A serde value's top-level object with every `null` (and NaN) entry removed at any depth.
+///
+/// # Errors
+/// [`BenchError::Other`] when `v` does not serialize to an object.
+pub(crate) fn to_fields(v: &impl Serialize) -> Result<Map<String, Value>, BenchError> {
+    match strip_nulls(serde_json::to_value(v)?) {
+        Value::Object(o) => Ok(o),
+        other => Err(BenchError::Other(format!(
+            "expected an object, got {other}"
+        ))),
+    }
+}
+
+/// `v` without `null` object entries (at any depth).
+pub(crate) fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k, strip_nulls(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Sets `config.device` of a report (the language model and the ODE run on the CPU
+/// whatever `--device` says).
+pub(crate) fn set_device(report: &mut KpiReport, device: &str) {
+    if let Some(cfg) = report.config.as_object_mut() {
+        cfg.insert("device".into(), json!(device));
     }
 }

@@ -5,8 +5,10 @@
 //! peak (weights included) < 8 GB. The seed's N4096 exceeds the base preset's n_seq 1024
 //! (SPEC §7.4: keep N ≤ n_seq); the language-model runner must reject or document it.
 
+use super::energy::{set_device, to_fields};
 use super::error::ensure;
-use super::{BenchError, Ctx, Kpi, KpiReport};
+use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
+use crate::lm;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -29,6 +31,18 @@ pub struct MemoryConfig {
     pub target_memory_gb: f64,
     /// RNG seed.
     pub seed: u64,
+    /// Vocabulary size of the model (default: WikiText-2's 33,278 words).
+    pub vocab: usize,
+    /// Batch of the training-step measurement (forward + backward + AdamW).
+    pub train_batch_size: usize,
+    /// Length of the training-step measurement.
+    pub train_seq_len: usize,
+    /// Also measure a Stage 2 training step, `Reversible` vs `StoreAll`.
+    pub stage2: bool,
+    /// Batch of the Stage 2 measurement (reduced on the CPU: 1).
+    pub stage2_batch_size: usize,
+    /// Length of the Stage 2 measurement (reduced on the CPU: 256).
+    pub stage2_seq_len: usize,
 }
 
 impl Default for MemoryConfig {
@@ -40,6 +54,12 @@ impl Default for MemoryConfig {
             dtype: "f16".into(),
             target_memory_gb: 8.0,
             seed: 42,
+            vocab: lm::bench::WIKITEXT2_VOCAB,
+            train_batch_size: 2,
+            train_seq_len: 2048,
+            stage2: true,
+            stage2_batch_size: 1,
+            stage2_seq_len: 256,
         }
     }
 }
@@ -50,7 +70,26 @@ impl MemoryConfig {
         MemoryConfig {
             preset: "small".into(),
             seq_len: 64,
+            vocab: 1000,
+            train_batch_size: 1,
+            train_seq_len: 64,
+            stage2_batch_size: 1,
+            stage2_seq_len: 16,
             ..Self::default()
+        }
+    }
+
+    /// The runner's configuration ([`lm::bench::MemoryConfig`]).
+    pub fn to_lm(&self) -> lm::bench::MemoryConfig {
+        lm::bench::MemoryConfig {
+            model: preset_model(&self.preset, self.vocab),
+            forward_batch: self.batch_size,
+            forward_seq_len: self.seq_len,
+            train_batch: self.train_batch_size,
+            train_seq_len: self.train_seq_len,
+            stage2: self.stage2,
+            stage2_train_batch: self.stage2_batch_size,
+            stage2_train_seq_len: self.stage2_seq_len,
         }
     }
 
@@ -61,6 +100,14 @@ impl MemoryConfig {
     pub fn validate(&self) -> Result<(), BenchError> {
         ensure(self.batch_size >= 1, || "batch_size must be >= 1".into())?;
         ensure(self.seq_len >= 1, || "seq_len must be >= 1".into())?;
+        ensure(
+            self.vocab >= 2
+                && self.train_batch_size >= 1
+                && self.train_seq_len >= 1
+                && self.stage2_batch_size >= 1
+                && self.stage2_seq_len >= 1,
+            || "vocab must be >= 2 and every training size >= 1".into(),
+        )?;
         ensure(
             ["small", "base", "large"].contains(&self.preset.as_str()),
             || format!("unknown preset {:?} (small, base, large)", self.preset),
@@ -122,17 +169,74 @@ impl Kpi for MemoryKpi {
     }
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
-        let mut r = ctx.unavailable(
-            self,
-            "not available: the language model (muse::model) has not landed in this build",
-        );
         let c = &self.config;
-        r.fields.insert("batch_size".into(), json!(c.batch_size));
-        r.fields.insert("seq_len".into(), json!(c.seq_len));
-        r.fields.insert("dtype".into(), json!(c.dtype));
-        r.fields.insert("device".into(), json!(ctx.device.as_str()));
-        r.fields
-            .insert("target_memory_gb".into(), json!(c.target_memory_gb));
-        Ok(r)
+        let cpu = ctx.on_cpu();
+        let lm_cfg = c.to_lm();
+        let r = cpu
+            .install(|| lm::bench::memory(&lm_cfg))?
+            .map_err(|e| BenchError::Other(format!("memory: {e}")))?;
+        let bytes = r.forward_peak_rss_byte;
+        let mut fields = to_fields(&r)?;
+        fields.remove("config");
+        fields.insert("lm_config".into(), serde_json::to_value(&lm_cfg)?);
+        fields.insert("memory_bytes".into(), json!(bytes));
+        fields.insert("memory_mb".into(), json!(bytes as f64 / 1e6));
+        fields.insert("memory_gb".into(), json!(bytes as f64 / 1e9));
+        fields.insert("batch_size".into(), json!(c.batch_size));
+        fields.insert("seq_len".into(), json!(c.seq_len));
+        fields.insert("dtype".into(), json!(c.dtype));
+        fields.insert("device".into(), json!("cpu"));
+        fields.insert("target_memory_gb".into(), json!(c.target_memory_gb));
+        fields.insert(
+            "memory_kind".into(),
+            json!(
+                "host peak resident memory of the whole process (VmHWM), not device memory: \
+                   the language model runs on the CPU"
+            ),
+        );
+        if c.stage2 {
+            fields.insert(
+                "reduced".into(),
+                json!(format!(
+                    "Stage 2 training memory measured at B = {}, N = {} (the seed's B = 2, \
+                     N = 2048 Stage 2 step takes many minutes on 2 CPU cores); the adjoint's \
+                     exact stored bytes at B = 2, N = 2048 are in stage2[].adjoint_stored_byte_full_size",
+                    c.stage2_batch_size, c.stage2_seq_len
+                )),
+            );
+        }
+        let checks = vec![Check::new(
+            "memory_gb",
+            bytes as f64 / 1e9,
+            Cmp::Lt,
+            c.target_memory_gb,
+        )];
+        let mut report = KpiReport::measured(
+            self.name(),
+            self.target(),
+            self.config(),
+            fields,
+            checks,
+            cpu.provenance(&self.dtype()),
+        );
+        set_device(&mut report, "cpu");
+        Ok(report)
+    }
+}
+
+/// The language model of a preset (SPEC §5 widths and depths; `H = d/4` resolvent
+/// channels; Stage 1).
+pub fn preset_model(preset: &str, vocab: usize) -> lm::bench::BaseModel {
+    let (d_model, layers) = match preset {
+        "small" => (256, 4),
+        "large" => (1024, 12),
+        _ => (512, 6),
+    };
+    lm::bench::BaseModel {
+        stage: 1,
+        vocab,
+        d_model,
+        layers,
+        channels: d_model / 4,
     }
 }

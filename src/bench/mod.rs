@@ -133,11 +133,32 @@ impl DeviceChoice {
     }
 }
 
-/// The name of a usable GPU, if `muse` was built with feature `gpu` and a driver is present.
-///
-/// Until muse-gpu exposes its detection this is `None`, so `--device auto` means the CPU.
+/// The name of a usable GPU, if `muse` was built with feature `gpu` and a CUDA driver is
+/// present: the driver library is probed first (`cudarc`'s `is_culib_present`, no context
+/// created), then device 0 is opened. No driver, no device, or any failure → `None`, never a
+/// panic. The answer is computed once per process.
 pub fn gpu_name() -> Option<String> {
-    None
+    #[cfg(feature = "gpu")]
+    {
+        static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        NAME.get_or_init(|| {
+            std::panic::catch_unwind(|| {
+                if !muse_gpu::driver_present() {
+                    return None;
+                }
+                muse_gpu::Gpu::new(0)
+                    .ok()
+                    .map(|g| g.device_name().to_owned())
+            })
+            .ok()
+            .flatten()
+        })
+        .clone()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        None
+    }
 }
 
 /// The context a KPI runs in: device, quick mode, threads, progress display.
@@ -171,6 +192,15 @@ impl Ctx {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             self.threads
+        }
+    }
+
+    /// This context on the CPU (the KPIs without a GPU backend run there whatever
+    /// `--device` says, and their provenance says so).
+    pub fn on_cpu(&self) -> Ctx {
+        Ctx {
+            device: Device::Cpu,
+            ..self.clone()
         }
     }
 

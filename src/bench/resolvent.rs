@@ -77,6 +77,10 @@ pub struct ResolventConfig {
     pub error_target: f64,
     /// Target (the seed's): MSE against float64 < this.
     pub mse_target: f64,
+    /// `--device gpu`: a peers JSON written by `benches/peers/resolvent_peers.py`, whose
+    /// timings are set beside ours as ratios (`gpu.peer_ratios`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<std::path::PathBuf>,
 }
 
 impl Default for ResolventConfig {
@@ -96,6 +100,7 @@ impl Default for ResolventConfig {
             speedup_target: 1.0,
             error_target: 1e-4,
             mse_target: 1e-6,
+            peers: None,
         }
     }
 }
@@ -193,19 +198,24 @@ impl Kpi for ResolventKpi {
     }
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
-        if ctx.device == Device::Gpu {
-            return Ok(ctx.unavailable(
-                self,
-                "the GPU resolvent (muse-gpu) is not wired into this build yet; use --device cpu",
-            ));
-        }
         let c = &self.config;
+        let gpu = if ctx.device == Device::Gpu {
+            match gpu::measure(c) {
+                Ok(g) => Some(g),
+                Err(reason) => return Ok(ctx.unavailable(self, reason)),
+            }
+        } else {
+            None
+        };
         let runs_total = 6 * (c.warmup_runs + c.num_runs) as u64
             + c.sweep_seq_lens.len() as u64 * 2 * (c.sweep_runs as u64 + 1);
         let pb = ctx.progress_bar(runs_total, "resolvent");
         let out = ctx.install(|| measure(c, ctx, &pb))?;
         pb.finish_and_clear();
-        let m = out?;
+        let mut m = out?;
+        if let Some(g) = gpu {
+            g.merge(c, &mut m.fields, &mut m.checks);
+        }
         let mut config = self.config();
         config["device"] = json!(ctx.device.as_str());
         config["threads"] = json!(ctx.thread_count());
@@ -680,5 +690,185 @@ mod tests {
                 Err(BenchError::InvalidConfig(_))
             ));
         }
+    }
+}
+
+/// The GPU half of the KPI (`--device gpu`): muse-gpu's benchmark (CUDA events, the issue's
+/// cases), its targets, and the ratios to the peers' timings when a peers JSON is given.
+/// The CPU measurement (MUSE f32 against the float64 recurrence) runs as well, so the
+/// seed's fields keep their CPU meaning and `gpu` holds the device's numbers.
+mod gpu {
+    use super::{Check, Cmp, ResolventConfig};
+    use serde_json::{json, Map, Value};
+
+    /// The GPU results, ready to merge into the report.
+    pub(super) struct GpuMeasured {
+        report: Value,
+        checks: Vec<Check>,
+    }
+
+    impl GpuMeasured {
+        pub(super) fn merge(
+            self,
+            c: &ResolventConfig,
+            fields: &mut Map<String, Value>,
+            checks: &mut Vec<Check>,
+        ) {
+            let mut g = self.report;
+            if let (Some(cpu_ms), Some(gpu_us)) = (
+                fields.get("baseline").and_then(|b| b["median_ms"].as_f64()),
+                g["forward_b16_n4096_median_us"].as_f64(),
+            ) {
+                if c.batch_size == 16 && c.seq_len == 4096 {
+                    g["speedup_vs_cpu_f64"] = json!(cpu_ms * 1e3 / gpu_us);
+                }
+            }
+            fields.insert("gpu".into(), g);
+            checks.extend(self.checks);
+        }
+    }
+
+    /// Runs muse-gpu's benchmark with this KPI's warm-up, runs and seed.
+    ///
+    /// # Errors
+    /// One line saying why the GPU could not be used (no driver, no device, a failed case).
+    #[cfg(feature = "gpu")]
+    pub(super) fn measure(c: &ResolventConfig) -> Result<GpuMeasured, String> {
+        use muse_gpu::bench::{run, BenchConfig, BenchOp};
+        use muse_gpu::resolvent::Schedule;
+        if !muse_gpu::driver_present() {
+            return Err("no CUDA driver found: the GPU resolvent cannot run here".into());
+        }
+        let gpu = muse_gpu::Gpu::new(0).map_err(|e| format!("cannot open the GPU: {e}"))?;
+        let mut cfg = BenchConfig::standard();
+        cfg.warmup = c.warmup_runs;
+        cfg.runs = c.num_runs;
+        cfg.seed = c.seed;
+        let rep = run(&gpu, &cfg, |_| {}).map_err(|e| format!("GPU benchmark failed: {e}"))?;
+        let fastest = |op: BenchOp, rows: usize, n: usize| {
+            rep.cases
+                .iter()
+                .filter(|r| {
+                    r.spec.op == op && r.spec.dtype == "f32" && r.spec.rows == rows && r.spec.n == n
+                })
+                .min_by(|a, b| a.timing.median_us.total_cmp(&b.timing.median_us))
+        };
+        let cases: Vec<Value> = rep
+            .cases
+            .iter()
+            .map(|r| {
+                json!({
+                    "op": r.spec.op.name(),
+                    "dtype": r.spec.dtype,
+                    "rows": r.spec.rows,
+                    "n": r.spec.n,
+                    "kernel": r.kernel,
+                    "schedule": match r.spec.schedule {
+                        Schedule::Rows => "rows".to_owned(),
+                        Schedule::Auto => "auto".to_owned(),
+                        Schedule::Block { threads } => format!("block/{}", threads.map_or("auto".to_owned(), |t| t.to_string())),
+                    },
+                    "median_us": r.timing.median_us,
+                    "p25_us": r.timing.p25_us,
+                    "p75_us": r.timing.p75_us,
+                    "min_us": r.timing.min_us,
+                    "max_us": r.timing.max_us,
+                    "runs": r.timing.runs,
+                    "effective_gbps": r.effective_gbps,
+                    "copy_fraction": r.copy_fraction,
+                    "rel_err_median": r.rel_err_median,
+                    "rel_err_max": r.rel_err_max,
+                    "cpu_rel_err_median": r.cpu_rel_err_median,
+                    "cpu_rel_err_max": r.cpu_rel_err_max,
+                })
+            })
+            .collect();
+        let mut g = json!({
+            "device": rep.device,
+            "copy_gbps": rep.copy_gbps,
+            "warmup": rep.warmup,
+            "peak_bytes_allocated": rep.memory.peak_bytes,
+            "cases": cases,
+        });
+        let mut checks = Vec::new();
+        let fwd = fastest(BenchOp::Diag, 16, 4096);
+        if let Some(f) = fwd {
+            g["forward_b16_n4096_median_us"] = json!(f.timing.median_us);
+            // The earlier system: 3.4 s (reference) and 26 ms (default path) on an H100.
+            g["ratio_vs_original_reference_3_4s"] = json!(3.4e6 / f.timing.median_us);
+            g["ratio_vs_original_default_26ms"] = json!(26e3 / f.timing.median_us);
+            checks.push(Check::new(
+                "gpu_forward_b16_n4096_us",
+                f.timing.median_us,
+                Cmp::Le,
+                20.0,
+            ));
+            if let Some(v) = fastest(BenchOp::Vjp, 16, 4096) {
+                let r = v.timing.median_us / f.timing.median_us;
+                g["vjp_over_forward_b16_n4096"] = json!(r);
+                checks.push(Check::new("gpu_vjp_over_forward", r, Cmp::Le, 2.0));
+            }
+            if let Some(e) = f.rel_err_max {
+                checks.push(Check::new("gpu_rel_err_max", e, Cmp::Le, 1e-4));
+            }
+        }
+        if let Some(big) = fastest(BenchOp::Diag, 16384, 4096) {
+            g["forward_b16384_n4096_median_us"] = json!(big.timing.median_us);
+            g["forward_b16384_n4096_copy_fraction"] = json!(big.copy_fraction);
+            checks.push(Check::new(
+                "gpu_large_batch_copy_fraction",
+                big.copy_fraction,
+                Cmp::Ge,
+                0.75,
+            ));
+        }
+        if let Some(path) = &c.peers {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let peers: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut ratios = Vec::new();
+            for p in peers["cases"].as_array().into_iter().flatten() {
+                let (Some(name), Some(rows), Some(n), Some(t)) = (
+                    p["peer"].as_str(),
+                    p["rows"].as_u64(),
+                    p["n"].as_u64(),
+                    p["timing"]["median_us"].as_f64(),
+                ) else {
+                    continue;
+                };
+                if let Some(ours) = fastest(BenchOp::Diag, rows as usize, n as usize) {
+                    ratios.push(json!({
+                        "peer": name,
+                        "rows": rows,
+                        "n": n,
+                        "peer_median_us": t,
+                        "muse_median_us": ours.timing.median_us,
+                        "muse_speedup": t / ours.timing.median_us,
+                    }));
+                    if name == "jax_scan" {
+                        let target = if rows >= 16384 { 1000.0 } else { 50.0 };
+                        checks.push(Check::new(
+                            &format!("gpu_speedup_vs_jax_scan_b{rows}"),
+                            t / ours.timing.median_us,
+                            Cmp::Ge,
+                            target,
+                        ));
+                    }
+                }
+            }
+            g["peers_file"] = json!(path.display().to_string());
+            g["peer_ratios"] = Value::Array(ratios);
+        }
+        Ok(GpuMeasured {
+            report: super::super::energy::strip_nulls(g),
+            checks,
+        })
+    }
+
+    /// Without feature `gpu` there is no GPU backend.
+    #[cfg(not(feature = "gpu"))]
+    pub(super) fn measure(_: &ResolventConfig) -> Result<GpuMeasured, String> {
+        Err("muse was built without feature `gpu`".into())
     }
 }

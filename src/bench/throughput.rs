@@ -5,8 +5,11 @@
 //! forward+backward throughput, per-iteration samples, median and IQR, and resets any
 //! state between batches (SPEC §7.4).
 
+use super::energy::{set_device, to_fields};
 use super::error::ensure;
-use super::{BenchError, Ctx, Kpi, KpiReport};
+use super::memory::preset_model;
+use super::{BenchError, Check, Cmp, Ctx, Kpi, KpiReport};
+use crate::lm;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -33,6 +36,14 @@ pub struct ThroughputConfig {
     pub target_throughput: f64,
     /// RNG seed.
     pub seed: u64,
+    /// Timed iterations on the CPU (`None`: `num_iterations`); the default, 3, keeps
+    /// `muse bench all` within its CPU budget and the report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_iterations: Option<usize>,
+    /// Batches of the batch sweep.
+    pub batch_sweep: Vec<usize>,
+    /// Vocabulary size of the model (default: WikiText-2's 33,278 words).
+    pub vocab: usize,
 }
 
 impl Default for ThroughputConfig {
@@ -46,6 +57,9 @@ impl Default for ThroughputConfig {
             num_iterations: 20,
             target_throughput: 100.0,
             seed: 42,
+            cpu_iterations: Some(3),
+            batch_sweep: vec![1, 2, 4, 8],
+            vocab: lm::bench::WIKITEXT2_VOCAB,
         }
     }
 }
@@ -58,7 +72,23 @@ impl ThroughputConfig {
             batch_size: 1,
             seq_len: 32,
             num_iterations: 2,
+            cpu_iterations: None,
+            batch_sweep: vec![1, 2],
+            vocab: 1000,
             ..Self::default()
+        }
+    }
+
+    /// The runner's configuration ([`lm::bench::ThroughputConfig`]); on the CPU the timed
+    /// iterations are `cpu_iterations`.
+    pub fn to_lm(&self) -> lm::bench::ThroughputConfig {
+        lm::bench::ThroughputConfig {
+            model: preset_model(&self.preset, self.vocab),
+            batch: self.batch_size,
+            seq_len: self.seq_len,
+            batch_sweep: self.batch_sweep.clone(),
+            warmup: self.warmup_iterations,
+            iters: self.cpu_iterations.unwrap_or(self.num_iterations),
         }
     }
 
@@ -69,6 +99,12 @@ impl ThroughputConfig {
     pub fn validate(&self) -> Result<(), BenchError> {
         ensure(self.batch_size >= 1, || "batch_size must be >= 1".into())?;
         ensure(self.seq_len >= 1, || "seq_len must be >= 1".into())?;
+        ensure(self.cpu_iterations != Some(0) && self.vocab >= 2, || {
+            "cpu_iterations must be >= 1 and vocab >= 2".into()
+        })?;
+        ensure(self.batch_sweep.iter().all(|&b| b >= 1), || {
+            "batch_sweep values must be >= 1".into()
+        })?;
         ensure(self.num_iterations >= 1, || {
             "num_iterations must be >= 1".into()
         })?;
@@ -133,17 +169,59 @@ impl Kpi for ThroughputKpi {
     }
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
-        let mut r = ctx.unavailable(
-            self,
-            "not available: the language model (muse::model) has not landed in this build",
-        );
         let c = &self.config;
-        r.fields.insert("batch_size".into(), json!(c.batch_size));
-        r.fields.insert("seq_len".into(), json!(c.seq_len));
-        r.fields
-            .insert("num_iterations".into(), json!(c.num_iterations));
-        r.fields
-            .insert("target_throughput".into(), json!(c.target_throughput));
-        Ok(r)
+        let cpu = ctx.on_cpu();
+        let lm_cfg = c.to_lm();
+        let r = cpu
+            .install(|| lm::bench::throughput(&lm_cfg))?
+            .map_err(|e| BenchError::Other(format!("throughput: {e}")))?;
+        let total_tokens = lm_cfg.iters * lm_cfg.batch * lm_cfg.seq_len;
+        let mut fields = to_fields(&r)?;
+        fields.remove("config");
+        fields.insert("lm_config".into(), serde_json::to_value(&lm_cfg)?);
+        fields.insert("total_tokens".into(), json!(total_tokens));
+        fields.insert(
+            "forward_time".into(),
+            json!(total_tokens as f64 / r.forward_tokens_per_s),
+        );
+        fields.insert("forward_throughput".into(), json!(r.forward_tokens_per_s));
+        fields.insert("batch_size".into(), json!(c.batch_size));
+        fields.insert("seq_len".into(), json!(c.seq_len));
+        fields.insert("num_iterations".into(), json!(lm_cfg.iters));
+        fields.insert("target_throughput".into(), json!(c.target_throughput));
+        if lm_cfg.iters != c.num_iterations {
+            fields.insert(
+                "reduced".into(),
+                json!(format!(
+                    "{} timed iterations on the CPU instead of the seed's {} (each iteration \
+                     of the base model takes seconds there); --num-iterations sets both",
+                    lm_cfg.iters, c.num_iterations
+                )),
+            );
+        }
+        fields.insert(
+            "note".into(),
+            json!(
+                "CPU (gemm + rayon); weights rounded to f16, stored and computed in f32; \
+                   untrained Stage 1 model, fresh random tokens each iteration, no state \
+                   carried between batches"
+            ),
+        );
+        let checks = vec![Check::new(
+            "forward_throughput",
+            r.forward_tokens_per_s,
+            Cmp::Ge,
+            c.target_throughput,
+        )];
+        let mut report = KpiReport::measured(
+            self.name(),
+            self.target(),
+            self.config(),
+            fields,
+            checks,
+            cpu.provenance(&self.dtype()),
+        );
+        set_device(&mut report, "cpu");
+        Ok(report)
     }
 }
