@@ -52,6 +52,17 @@ pub struct CaseArgs {
     /// Compute and output type.
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     dtype: Dtype,
+    /// Where to compute: cpu, or gpu (muse-gpu: cuBLAS and Rust kernels over muse-core, f32
+    /// compute: needs --dtype f32 and the float integrator; same arrays out).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
+}
+
+/// Where `integrate` and `grad` compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Device {
+    Cpu,
+    Gpu,
 }
 
 /// Arguments of `grad`.
@@ -100,7 +111,7 @@ pub enum Kpi {
 }
 
 /// Compute type.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Dtype {
     F64,
     F32,
@@ -394,10 +405,14 @@ fn run_typed<R: Real>(
 
 fn run_case(args: &CaseArgs, grad: Option<(Strategy, f64)>) -> anyhow::Result<ExitCode> {
     let integ = parse_integrator(&args.integrator)?;
+    if args.device == Device::Gpu {
+        gpu::check_flags(integ, args.dtype)?;
+    }
     let case = load_case(&args.input, grad.is_some())?;
-    let out = match args.dtype {
-        Dtype::F64 => run_typed::<f64>(&case, integ, grad)?,
-        Dtype::F32 => run_typed::<f32>(&case, integ, grad)?,
+    let out = match (args.device, args.dtype) {
+        (Device::Gpu, _) => gpu::run(&gpu::open()?, &case, grad)?,
+        (Device::Cpu, Dtype::F64) => run_typed::<f64>(&case, integ, grad)?,
+        (Device::Cpu, Dtype::F32) => run_typed::<f32>(&case, integ, grad)?,
     };
     write_npz(&args.out, &out).with_context(|| "writing the output")?;
     Ok(ExitCode::SUCCESS)
@@ -462,5 +477,108 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             })?;
             emit(serde_json::to_string_pretty(&r)?, &out)
         }
+    }
+}
+
+/// `integrate` and `grad` on the GPU (muse-gpu, f32): the same arrays as the CPU path.
+mod gpu {
+    use super::{Case, Dtype, Integrator, Out};
+    use crate::error::usage;
+    use muse::ode::io::Values;
+    use muse_core::adjoint::Strategy;
+    use muse_gpu::adjoint::{self as ga, Options};
+    use muse_gpu::leapfrog as gl;
+    use muse_gpu::{Gpu, GpuError};
+
+    /// `--device gpu` computes Float Leapfrog in f32.
+    pub(super) fn check_flags(integ: Integrator, dtype: Dtype) -> anyhow::Result<()> {
+        if let Integrator::Fixed(_) = integ {
+            return Err(usage(
+                "--device gpu: the fixed-point integrator runs on the CPU only (use --integrator float or --device cpu)",
+            ));
+        }
+        if dtype != Dtype::F32 {
+            return Err(usage("--device gpu computes in f32: use --dtype f32"));
+        }
+        Ok(())
+    }
+
+    /// The GPU, or a one-line usage error (exit 2).
+    pub(super) fn open() -> anyhow::Result<Gpu> {
+        if !muse_gpu::driver_present() {
+            return Err(usage(
+                "--device gpu: no CUDA driver found (use --device cpu)",
+            ));
+        }
+        Gpu::new(0).map_err(|e| usage(format!("--device gpu: cannot open the GPU: {e}")))
+    }
+
+    /// Input-shaped errors (bad case, oversized batch, missing cuBLAS) exit 2; driver
+    /// failures exit 1.
+    fn gpu_err(e: GpuError) -> anyhow::Error {
+        match e {
+            GpuError::Ode(_)
+            | GpuError::LengthMismatch { .. }
+            | GpuError::TooLarge(_)
+            | GpuError::OutOfMemory { .. }
+            | GpuError::Unsupported(_)
+            | GpuError::Blas(_) => usage(format!("--device gpu: {e}")),
+            other => anyhow::Error::new(other).context("GPU"),
+        }
+    }
+
+    fn f32s(x: &[f64]) -> Vec<f32> {
+        x.iter().map(|&v| v as f32).collect()
+    }
+
+    /// Runs the case: `integrate` (with the energy trajectory) and, for `grad`, the
+    /// adjoint (whose `q_T, p_T` are the output; `H` comes from the integrate run).
+    pub(super) fn run(gpu: &Gpu, c: &Case, grad: Option<(Strategy, f64)>) -> anyhow::Result<Out> {
+        let (m, d, h) = (c.m, c.d, c.h);
+        let params = f32s(&c.params);
+        let (q0, p0) = (f32s(&c.q0), f32s(&c.p0));
+        let dt = c.dt as f32;
+        let it = gl::integrate(gpu, d, h, &params, &q0, &p0, dt, c.steps, true).map_err(gpu_err)?;
+        let mut out: Out = Vec::new();
+        let v = |x: &[f32]| Values::F32(x.to_vec());
+        match grad {
+            None => {
+                out.push(("qT", vec![m, d], v(&it.q)));
+                out.push(("pT", vec![m, d], v(&it.p)));
+            }
+            Some((strategy, threshold)) => {
+                let o = Options {
+                    strategy,
+                    threshold: threshold as f32,
+                    tile: None,
+                };
+                let (lq, lp) = (f32s(&c.lq), f32s(&c.lp));
+                let g = ga::grad(gpu, d, h, &params, &q0, &p0, dt, c.steps, &lq, &lp, o)
+                    .map_err(gpu_err)?;
+                let gt = &g.g_theta;
+                out.push(("qT", vec![m, d], v(&g.q)));
+                out.push(("pT", vec![m, d], v(&g.p)));
+                out.push(("g_q0", vec![m, d], v(&g.g_q0)));
+                out.push(("g_p0", vec![m, d], v(&g.g_p0)));
+                out.push(("g_W1", vec![h, d], v(&gt[..h * d])));
+                out.push(("g_b1", vec![h], v(&gt[h * d..h * d + h])));
+                out.push(("g_w2", vec![h], v(&gt[h * d + h..h * d + 2 * h])));
+                out.push(("g_b2", vec![], v(&gt[h * d + 2 * h..])));
+                out.push(("recon_error", vec![], v(&[g.report.recon_error as f32])));
+                out.push((
+                    "stored_bytes",
+                    vec![],
+                    Values::I64(vec![g.report.stored_bytes as i64]),
+                ));
+                out.push((
+                    "fallbacks",
+                    vec![],
+                    Values::I64(vec![g.report.fallbacks as i64]),
+                ));
+            }
+        }
+        let hh = it.energy.unwrap_or_default();
+        out.push(("H", vec![c.steps + 1, m], v(&hh)));
+        Ok(out)
     }
 }

@@ -80,10 +80,9 @@ impl Case {
 }
 
 fn muse(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_muse"))
-        .args(args)
-        .output()
-        .unwrap();
+    // MUSE_BIN: the binary when the test runs away from its build tree (the GPU machine).
+    let bin = std::env::var("MUSE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_muse").into());
+    let out = Command::new(bin).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -273,4 +272,63 @@ fn bad_input_exits_with_code_2() {
         "/tmp/x.npz",
     ]);
     assert_eq!(code, 2);
+}
+
+/// ‖a − b‖ / ‖b‖.
+fn rel(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den.max(f64::MIN_POSITIVE)).sqrt()
+}
+
+/// `--device gpu`: flags it cannot honour and a missing driver are one-line errors with
+/// exit 2; with a driver, the same arrays as the CPU f64 path within f32 rounding.
+#[test]
+fn device_gpu_matches_the_cpu_f64_or_exits_2() {
+    // 37 particles: not a multiple of the block (256) nor of any tile.
+    let case = Case::new(5, 7, 37, 10, 0.05);
+    let gpu = ["--device", "gpu", "--dtype", "f32"];
+    expect_usage(&case, "gpu_f64", "grad", &["--device", "gpu"]);
+    expect_usage(
+        &case,
+        "gpu_fixed",
+        "integrate",
+        &[
+            "--device",
+            "gpu",
+            "--dtype",
+            "f32",
+            "--integrator",
+            "fixed:40",
+        ],
+    );
+    if !muse_gpu::driver_present() {
+        expect_usage(&case, "gpu_none", "grad", &gpu);
+        println!("no CUDA driver: --device gpu exits 2 (checked)");
+        return;
+    }
+    expect_usage(&case.set("dt", vec![], vec![0.0]), "gpu_dt0", "grad", &gpu);
+    let case = Case::new(5, 7, 37, 10, 0.05);
+    let cpu_i = run_ok(&case, "cpu_i", &[], "integrate");
+    let gpu_i = run_ok(&case, "gpu_i", &gpu, "integrate");
+    for name in ["qT", "pT", "H"] {
+        assert_eq!(gpu_i[name].shape, cpu_i[name].shape, "{name}");
+        let e = rel(&gpu_i[name].data, &cpu_i[name].data);
+        println!("integrate {name}: rel {e:.2e}");
+        assert!(e < 1e-5, "integrate {name}: {e}");
+    }
+    let cpu_g = run_ok(&case, "cpu_g", &["--strategy", "store-all"], "grad");
+    for strategy in ["reversible", "store-all", "checkpointed:3"] {
+        let mut extra = gpu.to_vec();
+        extra.extend(["--strategy", strategy]);
+        let g = run_ok(&case, &format!("gpu_{strategy}"), &extra, "grad");
+        for name in ["qT", "pT", "H", "g_q0", "g_p0", "g_W1", "g_b1", "g_w2"] {
+            assert_eq!(g[name].shape, cpu_g[name].shape, "{name}");
+            let e = rel(&g[name].data, &cpu_g[name].data);
+            println!("grad {strategy} {name}: rel {e:.2e}");
+            assert!(e < 1e-5, "grad {strategy} {name}: {e}");
+        }
+        assert_eq!(g["g_b2"].data, vec![0.0]);
+        assert_eq!(g["fallbacks"].data[0], 0.0);
+    }
 }
