@@ -58,10 +58,12 @@ pub struct CaseArgs {
     device: Device,
 }
 
-/// Where `integrate` and `grad` compute.
+/// Where `integrate`, `grad` and `kpi adjoint` compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Device {
+pub enum Device {
+    /// The CPU (muse-core, f64 or f32).
     Cpu,
+    /// The GPU (muse-gpu, f32).
     Gpu,
 }
 
@@ -107,6 +109,10 @@ pub enum Kpi {
         /// JSON output file (default stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// cpu (muse-core's byte accounting and CPU runs), or gpu (peak device bytes by
+        /// muse-gpu's tracker, Reversible vs StoreAll, gradients vs CPU f64).
+        #[arg(long, value_enum, default_value_t = Device::Cpu)]
+        device: Device,
     },
 }
 
@@ -453,7 +459,12 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let r = muse::ode::run_energy(&cfg)?;
             emit(serde_json::to_string_pretty(&r)?, &out)
         }
-        Command::Kpi(Kpi::Adjoint { quick, steps, out }) => {
+        Command::Kpi(Kpi::Adjoint {
+            quick,
+            steps,
+            out,
+            device,
+        }) => {
             let mut cfg = if quick {
                 AdjointConfig::quick()
             } else {
@@ -461,6 +472,9 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             };
             if let Some(s) = steps {
                 cfg.steps = s;
+            }
+            if device == Device::Gpu {
+                return gpu::kpi_adjoint(&cfg, &out);
             }
             let r = muse::ode::run_adjoint(&cfg, |row| {
                 eprintln!(
@@ -525,6 +539,49 @@ mod gpu {
             | GpuError::Blas(_) => usage(format!("--device gpu: {e}")),
             other => anyhow::Error::new(other).context("GPU"),
         }
+    }
+
+    /// `muse ode kpi adjoint --device gpu`: the GPU rows as JSON.
+    pub(super) fn kpi_adjoint(
+        cfg: &muse::ode::AdjointConfig,
+        out: &Option<std::path::PathBuf>,
+    ) -> anyhow::Result<std::process::ExitCode> {
+        use muse::bench::adjoint::AdjointConfig as BenchConfig;
+        use muse::bench::adjoint_gpu;
+        let name = open()?.device_name().to_owned();
+        let Some((&first, _)) = cfg.steps.split_first() else {
+            return Err(usage("--steps: give at least one step count"));
+        };
+        if cfg.hidden != 4 * cfg.dim {
+            return Err(usage("--device gpu: the GPU KPI uses hidden = 4·dim"));
+        }
+        let bc = BenchConfig {
+            batch_size: cfg.batch,
+            seq_len: cfg.tokens,
+            d_model: cfg.dim,
+            dt: cfg.dt,
+            steps: first,
+            steps_sweep: cfg.steps.clone(),
+            reconstruction_threshold: cfg.threshold,
+            ..BenchConfig::default()
+        };
+        bc.validate().map_err(|e| usage(e.to_string()))?;
+        let rows = adjoint_gpu::rows(&bc, |r| {
+            eprintln!(
+                "{:>10} T={:<3} peak {:>12} B  stored {:>12} B  fwd {:8.2} ms  bwd {:8.2} ms  recon {:.2e}  fallbacks {}",
+                r.strategy, r.steps, r.peak_bytes, r.stored_bytes, r.forward_ms, r.backward_ms,
+                r.recon_error, r.fallbacks
+            )
+        })?;
+        let j = serde_json::json!({
+            "device": name,
+            "particles": cfg.batch * cfg.tokens,
+            "dim": cfg.dim,
+            "hidden": cfg.hidden,
+            "dt": cfg.dt,
+            "rows": rows.iter().map(adjoint_gpu::row_json).collect::<Vec<_>>(),
+        });
+        super::emit(serde_json::to_string_pretty(&j)?, out)
     }
 
     fn f32s(x: &[f64]) -> Vec<f32> {

@@ -66,6 +66,12 @@ fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<()> {
     }
 }
 
+/// Whether libcublas can be loaded here (needed by [`OdeGpu`]; no handle is created).
+pub fn blas_present() -> bool {
+    // SAFETY: only asks dlopen whether libcublas loads.
+    unsafe { cudarc::cublas::sys::is_culib_present() }
+}
+
 /// Validates a batch against `d`: returns `m`.
 pub(crate) fn batch(d: usize, q: &[f32], p: &[f32]) -> Result<usize> {
     if q.is_empty() || q.len() % d != 0 {
@@ -157,8 +163,7 @@ impl<'g> OdeGpu<'g> {
                 "{m} particles of {d} with width {h}: cuBLAS takes i32 sizes"
             )));
         }
-        // SAFETY: only asks dlopen whether libcublas loads.
-        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        if !blas_present() {
             return Err(GpuError::Blas("libcublas could not be loaded".into()));
         }
         let blas = CudaBlas::new(gpu.stream().clone()).map_err(blas_err)?;
