@@ -5,12 +5,13 @@
 //! (M, d) of `(q_T, p_T)`. OUT.npz holds `qT`, `pT`, the energy trajectory `H`
 //! (steps + 1, M) and, for `grad`, the gradients of `L = ⟨lq, q_T⟩ + ⟨lp, p_T⟩`: `g_q0`,
 //! `g_p0`, `g_W1`, `g_b1`, `g_w2`, `g_b2`, plus `recon_error` (max |x₀ rebuilt − x₀|),
-//! `stored_bytes` and `fallbacks`. Arrays are float64 unless `--dtype f32`.
+//! `stored_bytes` and `fallbacks`. Arrays are float64 unless `--dtype f32` (read and
+//! written through `muse::npy`, so errors name the file and the member).
 
 use crate::error::usage;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use muse::ode::io::{read_npz, write_npz, Array, Values};
+use muse::npy::{Array, NpyError, NpzReader, NpzWriter};
 use muse::ode::{AdjointConfig, EnergyConfig, GemmMlp, GEMM_TILE};
 use muse_core::adjoint::{
     backward, backward_scratch, backward_scratch_elem, forward, forward_scratch, Strategy,
@@ -21,7 +22,6 @@ use muse_core::integrator::{
     from_fixed, integrate, leapfrog_scratch, to_fixed, Fixed, Float, Stepper, Trace,
 };
 use muse_core::Real;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -172,15 +172,15 @@ struct Case {
     lp: Vec<f64>,
 }
 
-fn take(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<Array> {
-    arrays
-        .remove(name)
-        .ok_or_else(|| usage(format!("the case has no array `{name}`")))
+/// A member as f64 with one of `ranks` (errors name the file and the member).
+fn member(r: &mut NpzReader, name: &str, ranks: &[usize]) -> anyhow::Result<Array<f64>> {
+    Ok(r.read::<f64>(name, ranks)?)
 }
 
-fn scalar(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<f64> {
-    let a = take(arrays, name)?;
-    if a.data.len() != 1 || a.shape.len() > 1 {
+/// A scalar member (shape `()` or `(1,)`).
+fn scalar(r: &mut NpzReader, name: &str) -> anyhow::Result<f64> {
+    let a = member(r, name, &[0, 1])?;
+    if a.data.len() != 1 {
         return Err(usage(format!(
             "`{name}` must be a scalar, has shape {:?}",
             a.shape
@@ -189,12 +189,21 @@ fn scalar(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<f64
     Ok(a.data[0])
 }
 
-fn shaped(
-    arrays: &mut HashMap<String, Array>,
-    name: &str,
-    shape: &[usize],
-) -> anyhow::Result<Vec<f64>> {
-    let a = take(arrays, name)?;
+/// The step count: an integer scalar, or a float one with an integral value.
+fn steps_scalar(r: &mut NpzReader) -> anyhow::Result<f64> {
+    match r.read::<i64>("steps", &[0, 1]) {
+        Ok(a) if a.data.len() == 1 => Ok(a.data[0] as f64),
+        Ok(a) => Err(usage(format!(
+            "`steps` must be a scalar, has shape {:?}",
+            a.shape
+        ))),
+        Err(NpyError::DType { .. }) => scalar(r, "steps"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn shaped(r: &mut NpzReader, name: &str, shape: &[usize]) -> anyhow::Result<Vec<f64>> {
+    let a = member(r, name, &[shape.len()])?;
     if a.shape != shape {
         return Err(usage(format!(
             "`{name}` has shape {:?}, expected {shape:?}",
@@ -205,8 +214,8 @@ fn shaped(
 }
 
 fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
-    let mut a = read_npz(path).map_err(|e| usage(e.to_string()))?;
-    let w1 = take(&mut a, "W1")?;
+    let mut a = NpzReader::open(path)?;
+    let w1 = member(&mut a, "W1", &[2])?;
     let [h, d] = w1.shape[..] else {
         return Err(usage(format!(
             "`W1` must be 2-D (h, d), has shape {:?}",
@@ -216,7 +225,7 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
     let b1 = shaped(&mut a, "b1", &[h])?;
     let w2 = shaped(&mut a, "w2", &[h])?;
     let b2 = scalar(&mut a, "b2")?;
-    let q0a = take(&mut a, "q0")?;
+    let q0a = member(&mut a, "q0", &[2])?;
     let [m, dq] = q0a.shape[..] else {
         return Err(usage(format!(
             "`q0` must be 2-D (M, d), has shape {:?}",
@@ -227,7 +236,7 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
         return Err(usage(format!("`q0` has d = {dq}, but `W1` has d = {d}")));
     }
     let p0 = shaped(&mut a, "p0", &[m, d])?;
-    let steps = scalar(&mut a, "steps")?;
+    let steps = steps_scalar(&mut a)?;
     if !(steps >= 0.0 && steps.fract() == 0.0 && steps <= 1e9) {
         return Err(usage(format!(
             "`steps` must be a non-negative integer, got {steps}"
@@ -258,6 +267,27 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
         lq,
         lp,
     })
+}
+
+/// The values of an output array.
+enum Values {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+/// Writes the output arrays (errors name the file and the member).
+fn write_out(path: &Path, out: &Out) -> anyhow::Result<()> {
+    let mut w = NpzWriter::create(path)?;
+    for (name, shape, v) in out {
+        match v {
+            Values::F64(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+            Values::F32(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+            Values::I64(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+        }
+    }
+    w.finish()?;
+    Ok(())
 }
 
 fn ode_err(e: OdeError) -> anyhow::Error {
@@ -420,7 +450,7 @@ fn run_case(args: &CaseArgs, grad: Option<(Strategy, f64)>) -> anyhow::Result<Ex
         (Device::Cpu, Dtype::F64) => run_typed::<f64>(&case, integ, grad)?,
         (Device::Cpu, Dtype::F32) => run_typed::<f32>(&case, integ, grad)?,
     };
-    write_npz(&args.out, &out).with_context(|| "writing the output")?;
+    write_out(&args.out, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -496,9 +526,8 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 
 /// `integrate` and `grad` on the GPU (muse-gpu, f32): the same arrays as the CPU path.
 mod gpu {
-    use super::{Case, Dtype, Integrator, Out};
+    use super::{Case, Dtype, Integrator, Out, Values};
     use crate::error::usage;
-    use muse::ode::io::Values;
     use muse_core::adjoint::Strategy;
     use muse_gpu::adjoint::{self as ga, Options};
     use muse_gpu::leapfrog as gl;

@@ -3,7 +3,7 @@
 
 use muse::core::hamiltonian::MlpPotential;
 use muse::core::integrator::{leapfrog, leapfrog_scratch};
-use muse::ode::io::{read_npz, write_npz, Array, Values};
+use muse::npy::{Array, NpyError, NpzReader, NpzWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,20 +63,35 @@ impl Case {
         &self.arrays.iter().find(|a| a.0 == name).unwrap().2
     }
     fn write(&self, path: &Path) {
-        let arrays: Vec<(&str, Vec<usize>, Values)> = self
-            .arrays
-            .iter()
-            .map(|(n, s, v)| {
-                let v = if *n == "steps" {
-                    Values::I64(v.iter().map(|&x| x as i64).collect())
-                } else {
-                    Values::F64(v.clone())
-                };
-                (*n, s.clone(), v)
-            })
-            .collect();
-        write_npz(path, &arrays).unwrap();
+        let mut w = NpzWriter::create(path).unwrap();
+        for (n, s, v) in &self.arrays {
+            if *n == "steps" {
+                let v = v.iter().map(|&x| x as i64).collect();
+                w.add(n, &Array::new(s.clone(), v)).unwrap();
+            } else {
+                w.add(n, &Array::new(s.clone(), v.clone())).unwrap();
+            }
+        }
+        w.finish().unwrap();
     }
+}
+
+/// Every array of an output archive as f64 (integer members widened).
+fn read_npz(path: &Path) -> HashMap<String, Array<f64>> {
+    let mut r = NpzReader::open(path).unwrap();
+    let mut out = HashMap::new();
+    for name in r.names() {
+        let a = match r.read::<f64>(&name, &[0, 1, 2]) {
+            Ok(a) => a,
+            Err(NpyError::DType { .. }) => {
+                let a = r.read::<i64>(&name, &[0, 1, 2]).unwrap();
+                Array::new(a.shape, a.data.iter().map(|&x| x as f64).collect())
+            }
+            Err(e) => panic!("{e}"),
+        };
+        out.insert(name, a);
+    }
+    out
 }
 
 fn muse(args: &[&str]) -> (i32, String) {
@@ -89,7 +104,7 @@ fn muse(args: &[&str]) -> (i32, String) {
     )
 }
 
-fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String, Array> {
+fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String, Array<f64>> {
     let d = dir();
     let (inp, out) = (
         d.join(format!("{name}.npz")),
@@ -107,7 +122,7 @@ fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String,
     args.extend_from_slice(extra);
     let (code, err) = muse(&args);
     assert_eq!(code, 0, "{err}");
-    read_npz(&out).unwrap()
+    read_npz(&out)
 }
 
 #[test]
@@ -331,4 +346,37 @@ fn device_gpu_matches_the_cpu_f64_or_exits_2() {
         assert_eq!(g["g_b2"].data, vec![0.0]);
         assert_eq!(g["fallbacks"].data[0], 0.0);
     }
+}
+
+/// Read errors come from `muse::npy`: they name the archive and the member.
+#[test]
+fn npz_errors_name_the_file_and_member() {
+    let d = dir();
+    let (inp, out) = (d.join("named.npz"), d.join("named_out.npz"));
+    Case::new(3, 4, 2, 5, 0.1).without("b1").write(&inp);
+    let args = [
+        "ode",
+        "integrate",
+        "--input",
+        inp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, err) = muse(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("named.npz") && err.contains("b1"),
+        "names the file and the member: {err}"
+    );
+    let missing = d.join("does_not_exist.npz");
+    let (code, err) = muse(&[
+        "ode",
+        "integrate",
+        "--input",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does_not_exist.npz"), "{err}");
 }
