@@ -121,6 +121,9 @@ pub enum Kpi {
 enum Dtype {
     F64,
     F32,
+    /// `--device gpu` only: f16 storage of the force's matrix-product operands (f32
+    /// accumulation, f32 states and output); `integrate` only.
+    F16,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -442,13 +445,17 @@ fn run_typed<R: Real>(
 fn run_case(args: &CaseArgs, grad: Option<(Strategy, f64)>) -> anyhow::Result<ExitCode> {
     let integ = parse_integrator(&args.integrator)?;
     if args.device == Device::Gpu {
-        gpu::check_flags(integ, args.dtype)?;
+        gpu::check_flags(integ, args.dtype, grad.is_some())?;
+    } else if args.dtype == Dtype::F16 {
+        return Err(usage(
+            "--dtype f16 (f16 storage of the matrix products) needs --device gpu",
+        ));
     }
     let case = load_case(&args.input, grad.is_some())?;
     let out = match (args.device, args.dtype) {
-        (Device::Gpu, _) => gpu::run(&gpu::open()?, &case, grad)?,
+        (Device::Gpu, dtype) => gpu::run(&gpu::open()?, &case, grad, dtype == Dtype::F16)?,
         (Device::Cpu, Dtype::F64) => run_typed::<f64>(&case, integ, grad)?,
-        (Device::Cpu, Dtype::F32) => run_typed::<f32>(&case, integ, grad)?,
+        (Device::Cpu, _) => run_typed::<f32>(&case, integ, grad)?,
     };
     write_out(&args.out, &out)?;
     Ok(ExitCode::SUCCESS)
@@ -534,16 +541,21 @@ mod gpu {
     use muse_gpu::{Gpu, GpuError};
 
     /// `--device gpu` computes Float Leapfrog in f32.
-    pub(super) fn check_flags(integ: Integrator, dtype: Dtype) -> anyhow::Result<()> {
+    pub(super) fn check_flags(integ: Integrator, dtype: Dtype, grad: bool) -> anyhow::Result<()> {
         if let Integrator::Fixed(_) = integ {
             return Err(usage(
                 "--device gpu: the fixed-point integrator runs on the CPU only (use --integrator float or --device cpu)",
             ));
         }
-        if dtype != Dtype::F32 {
-            return Err(usage("--device gpu computes in f32: use --dtype f32"));
+        match (dtype, grad) {
+            (Dtype::F32, _) | (Dtype::F16, false) => Ok(()),
+            (Dtype::F16, true) => Err(usage(
+                "--dtype f16 (f16 storage) is implemented for `integrate` only; use --dtype f32 for `grad`",
+            )),
+            (Dtype::F64, _) => Err(usage(
+                "--device gpu computes in f32: use --dtype f32 (or f16 storage for `integrate`)",
+            )),
         }
-        Ok(())
     }
 
     /// The GPU, or a one-line usage error (exit 2).
@@ -619,12 +631,23 @@ mod gpu {
 
     /// Runs the case: `integrate` (with the energy trajectory) and, for `grad`, the
     /// adjoint (whose `q_T, p_T` are the output; `H` comes from the integrate run).
-    pub(super) fn run(gpu: &Gpu, c: &Case, grad: Option<(Strategy, f64)>) -> anyhow::Result<Out> {
+    pub(super) fn run(
+        gpu: &Gpu,
+        c: &Case,
+        grad: Option<(Strategy, f64)>,
+        f16: bool,
+    ) -> anyhow::Result<Out> {
         let (m, d, h) = (c.m, c.d, c.h);
         let params = f32s(&c.params);
         let (q0, p0) = (f32s(&c.q0), f32s(&c.p0));
         let dt = c.dt as f32;
-        let it = gl::integrate(gpu, d, h, &params, &q0, &p0, dt, c.steps, true).map_err(gpu_err)?;
+        let storage = if f16 {
+            gl::Storage::F16
+        } else {
+            gl::Storage::F32
+        };
+        let it = gl::integrate_with(gpu, d, h, &params, &q0, &p0, dt, c.steps, true, storage)
+            .map_err(gpu_err)?;
         let mut out: Out = Vec::new();
         let v = |x: &[f32]| Values::F32(x.to_vec());
         match grad {

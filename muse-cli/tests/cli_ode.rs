@@ -317,6 +317,13 @@ fn device_gpu_matches_the_cpu_f64_or_exits_2() {
             "fixed:40",
         ],
     );
+    expect_usage(&case, "f16_cpu", "integrate", &["--dtype", "f16"]);
+    expect_usage(
+        &case,
+        "gpu_f16_grad",
+        "grad",
+        &["--device", "gpu", "--dtype", "f16"],
+    );
     if !muse_gpu::driver_present() {
         expect_usage(&case, "gpu_none", "grad", &gpu);
         println!("no CUDA driver: --device gpu exits 2 (checked)");
@@ -331,6 +338,18 @@ fn device_gpu_matches_the_cpu_f64_or_exits_2() {
         let e = rel(&gpu_i[name].data, &cpu_i[name].data);
         println!("integrate {name}: rel {e:.2e}");
         assert!(e < 1e-5, "integrate {name}: {e}");
+    }
+    // f16 storage of the force's matrix products: f16 rounding (2^-11) per evaluation.
+    let f16_i = run_ok(
+        &case,
+        "gpu_f16_i",
+        &["--device", "gpu", "--dtype", "f16"],
+        "integrate",
+    );
+    for name in ["qT", "pT", "H"] {
+        let e = rel(&f16_i[name].data, &cpu_i[name].data);
+        println!("integrate f16 storage {name}: rel {e:.2e}");
+        assert!(e < 5e-3, "integrate f16 {name}: {e}");
     }
     let cpu_g = run_ok(&case, "cpu_g", &["--strategy", "store-all"], "grad");
     for strategy in ["reversible", "store-all", "checkpointed:3"] {

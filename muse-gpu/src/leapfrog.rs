@@ -36,6 +36,8 @@ use cudarc::driver::{
 };
 use muse_core::hamiltonian::{MlpPotential, OdeArg, OdeError};
 
+use half::f16;
+
 use crate::context::{DeviceBuffer, Gpu};
 use crate::error::{GpuError, Result};
 
@@ -127,6 +129,27 @@ pub struct OdeGpu<'g> {
     ft: DeviceBuffer<f32>,
     ones: DeviceBuffer<f32>,
     maxw: DeviceBuffer<u32>,
+    half: Option<HalfBufs>,
+}
+
+/// Storage of the potential's GEMM operands ([`OdeGpu::with_storage`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// f32 operands (SGEMM).
+    #[default]
+    F32,
+    /// f16 operands (`W1`, the positions and the force coefficients rounded to f16, round to
+    /// nearest even), f32 accumulation and f32 results (`cublasGemmEx`, compute type 32F):
+    /// the force of [`OdeGpu::force`], [`OdeGpu::step`] and [`integrate_with`] only.
+    F16,
+}
+
+/// The f16 copies of [`Storage::F16`]: `W1` and one tile of positions and coefficients.
+#[derive(Debug)]
+struct HalfBufs {
+    w1: DeviceBuffer<f16>,
+    x: DeviceBuffer<f16>,
+    g: DeviceBuffer<f16>,
 }
 
 impl<'g> OdeGpu<'g> {
@@ -185,7 +208,70 @@ impl<'g> OdeGpu<'g> {
             ft: gpu.alloc(tile * d)?,
             ones: gpu.upload(&vec![1.0f32; tile.max(h)])?,
             maxw: gpu.alloc(1)?,
+            half: None,
         })
+    }
+
+    /// Sets the storage of the force's GEMM operands (`F16`: uploads an f16 copy of `W1` and
+    /// allocates one f16 tile of positions and of coefficients).
+    ///
+    /// # Errors
+    /// Out of memory or copy errors.
+    pub fn with_storage(mut self, storage: Storage) -> Result<Self> {
+        self.half = match storage {
+            Storage::F32 => None,
+            Storage::F16 => {
+                let w1h: Vec<f16> = self
+                    .gpu
+                    .download(&self.w1)?
+                    .into_iter()
+                    .map(f16::from_f32)
+                    .collect();
+                Some(HalfBufs {
+                    w1: self.gpu.upload(&w1h)?,
+                    x: self.gpu.alloc(self.tile * self.d)?,
+                    g: self.gpu.alloc(self.tile * self.h)?,
+                })
+            }
+        };
+        Ok(self)
+    }
+
+    /// The storage of the force's GEMM operands.
+    pub fn storage(&self) -> Storage {
+        if self.half.is_some() {
+            Storage::F16
+        } else {
+            Storage::F32
+        }
+    }
+
+    /// `Err(Unsupported)` with f16 storage (the adjoint's products are f32 only).
+    fn f32_only(&self) -> Result<()> {
+        if self.half.is_some() {
+            Err(GpuError::Unsupported(
+                "f16 storage is implemented for the force (integrate) only, not the adjoint",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `y[..n] ← f16(x)` (muse-core's rounding, kernel `ode_to_f16`).
+    fn to_f16(
+        gpu: &Gpu,
+        cfg: LaunchConfig,
+        x: &CudaView<'_, f32>,
+        y: &mut CudaViewMut<'_, f16>,
+    ) -> Result<()> {
+        check_len("f16 tile", x.len(), y.len())?;
+        let n = x.len();
+        let func = gpu.function("ode_to_f16")?;
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&n).arg(x).arg(y);
+        // SAFETY: signature (n, x, y) of `ode_to_f16`; x, y = n elements.
+        unsafe { b.launch(cfg) }?;
+        Ok(())
     }
 
     /// Particles per hidden tile.
@@ -214,14 +300,7 @@ impl<'g> OdeGpu<'g> {
     }
 
     fn cfg(&self, n: usize) -> LaunchConfig {
-        let blocks = n
-            .div_ceil(THREADS as usize)
-            .clamp(1, self.gpu.sm_count().max(1) * 32);
-        LaunchConfig {
-            grid_dim: (blocks as u32, 1, 1),
-            block_dim: (THREADS, 1, 1),
-            shared_mem_bytes: 0,
-        }
+        launch_cfg(self.gpu, n)
     }
 
     /// Column-major GEMV `y = α·op(A)·x + β·y`.
@@ -263,10 +342,24 @@ impl<'g> OdeGpu<'g> {
         } else {
             self.u.slice_mut(..mt * h)
         };
-        let w1: &CudaSlice<f32> = &self.w1;
         let cfg = ((true, false), (h, mt, d));
         // Borrow juggling: gemm needs &self while dst borrows a field mutably.
         let blas = &self.blas;
+        if let Some(hb) = self.half.as_mut() {
+            let lc = launch_cfg(self.gpu, mt * d);
+            Self::to_f16(self.gpu, lc, x, &mut hb.x.slice_mut(..mt * d))?;
+            let xh = hb.x.slice(..mt * d);
+            return gemm_f16(
+                self.gpu,
+                blas,
+                cfg,
+                1.0,
+                (&*hb.w1, d),
+                (&xh, d),
+                (&mut dst, h),
+            );
+        }
+        let w1: &CudaSlice<f32> = &self.w1;
         gemm_raw(blas, cfg, 1.0, (w1, d), (x, d), 0.0, (&mut dst, h))
     }
 
@@ -329,15 +422,29 @@ impl<'g> OdeGpu<'g> {
             }
             // F_tile: Fᵀ (d × mt) = W1ᵀ-colmajor (d × h) · Gᵀ (h × mt).
             let mut ft = f.slice_mut(r0 * d..(r0 + mt) * d);
-            gemm_raw(
-                &self.blas,
-                ((false, false), (d, mt, h)),
-                1.0,
-                (&*self.w1, d),
-                (&self.u.slice(..n), h),
-                0.0,
-                (&mut ft, d),
-            )?;
+            if let Some(hb) = self.half.as_mut() {
+                let lc = launch_cfg(self.gpu, n);
+                Self::to_f16(self.gpu, lc, &self.u.slice(..n), &mut hb.g.slice_mut(..n))?;
+                gemm_f16(
+                    self.gpu,
+                    &self.blas,
+                    ((false, false), (d, mt, h)),
+                    1.0,
+                    (&*hb.w1, d),
+                    (&hb.g.slice(..n), h),
+                    (&mut ft, d),
+                )?;
+            } else {
+                gemm_raw(
+                    &self.blas,
+                    ((false, false), (d, mt, h)),
+                    1.0,
+                    (&*self.w1, d),
+                    (&self.u.slice(..n), h),
+                    0.0,
+                    (&mut ft, d),
+                )?;
+            }
             if let Some(v) = v.as_deref_mut() {
                 // V_tile = Eᵀ 1: E row-major mt × h = col-major h × mt.
                 let mut vt = v.slice_mut(r0..r0 + mt);
@@ -425,6 +532,7 @@ impl<'g> OdeGpu<'g> {
         g: &mut CudaSlice<f32>,
         c_g: f32,
     ) -> Result<()> {
+        self.f32_only()?;
         let (m, d, h) = (self.m, self.d, self.h);
         check_len("x", m * d, x.len())?;
         check_len("lambda", m * d, lam.len())?;
@@ -574,6 +682,7 @@ impl<'g> OdeGpu<'g> {
         c: f32,
         mut at: AtState<'_>,
     ) -> Result<()> {
+        self.f32_only()?;
         let (m, d, h) = (self.m, self.d, self.h);
         let md = m * d;
         check_len("q", md, q.len())?;
@@ -768,6 +877,73 @@ impl<'g> OdeGpu<'g> {
     }
 }
 
+/// Grid-stride launch configuration for `n` elements.
+fn launch_cfg(gpu: &Gpu, n: usize) -> LaunchConfig {
+    let blocks = n
+        .div_ceil(THREADS as usize)
+        .clamp(1, gpu.sm_count().max(1) * 32);
+    LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// `C = α·op(A)·op(B)` with f16 `A`, `B`, f32 `C`, f32 accumulation (`cublasGemmEx`,
+/// `CUBLAS_COMPUTE_32F`), column-major as [`gemm_raw`].
+#[allow(clippy::too_many_arguments)]
+fn gemm_f16<A: DevicePtr<f16>, B: DevicePtr<f16>, C: DevicePtrMut<f32>>(
+    gpu: &Gpu,
+    blas: &CudaBlas,
+    ((ta, tb), (m, n, k)): ((bool, bool), (usize, usize, usize)),
+    alpha: f32,
+    (a, lda): (&A, usize),
+    (b, ldb): (&B, usize),
+    (c, ldc): (&mut C, usize),
+) -> Result<()> {
+    use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cudaDataType_t};
+    let op = |t: bool| {
+        if t {
+            cublasOperation_t::CUBLAS_OP_T
+        } else {
+            cublasOperation_t::CUBLAS_OP_N
+        }
+    };
+    let beta = 0.0f32;
+    let stream = gpu.stream();
+    let (ap, _ra) = a.device_ptr(stream);
+    let (bp, _rb) = b.device_ptr(stream);
+    let (cp, _rc) = c.device_ptr_mut(stream);
+    // SAFETY: as `gemm_raw`: the callers pass the f16 copies of W1 (h·d) and of a tile
+    // (≥ mt·d or mt·h) and an f32 destination of the product's size; sizes below i32::MAX
+    // (checked in `OdeGpu::new`); alpha, beta live until the call returns (it is enqueued
+    // with the scalars read on the host, pointer mode host).
+    unsafe {
+        cudarc::cublas::result::gemm_ex(
+            *blas.handle(),
+            op(ta),
+            op(tb),
+            m as i32,
+            n as i32,
+            k as i32,
+            (&alpha) as *const f32 as *const _,
+            ap as *const _,
+            cudaDataType_t::CUDA_R_16F,
+            lda as i32,
+            bp as *const _,
+            cudaDataType_t::CUDA_R_16F,
+            ldb as i32,
+            (&beta) as *const f32 as *const _,
+            cp as *mut _,
+            cudaDataType_t::CUDA_R_32F,
+            ldc as i32,
+            cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }
+    .map_err(blas_err)
+}
+
 /// GEMM on a borrowed handle (so that the destination may borrow another field).
 #[allow(clippy::too_many_arguments)]
 fn gemm_raw<A: DevicePtr<f32>, B: DevicePtr<f32>, C: DevicePtrMut<f32>>(
@@ -875,6 +1051,27 @@ pub fn integrate(
     steps: usize,
     energy: bool,
 ) -> Result<Integrated> {
+    integrate_with(gpu, d, h, params, q0, p0, dt, steps, energy, Storage::F32)
+}
+
+/// [`integrate`] with the force's GEMM operands stored as `storage` ([`Storage::F16`]: f16
+/// operands, f32 accumulation; states, energies and all element-wise work stay f32).
+///
+/// # Errors
+/// As [`integrate`].
+#[allow(clippy::too_many_arguments)]
+pub fn integrate_with(
+    gpu: &Gpu,
+    d: usize,
+    h: usize,
+    params: &[f32],
+    q0: &[f32],
+    p0: &[f32],
+    dt: f32,
+    steps: usize,
+    energy: bool,
+    storage: Storage,
+) -> Result<Integrated> {
     if d == 0 || h == 0 {
         return Err(OdeError::BadConfig.into());
     }
@@ -882,7 +1079,7 @@ pub fn integrate(
     check_dt(dt)?;
     let base = gpu.tracker().current_bytes();
     gpu.tracker().reset_peak();
-    let mut e = OdeGpu::new(gpu, d, h, params, m, None)?;
+    let mut e = OdeGpu::new(gpu, d, h, params, m, None)?.with_storage(storage)?;
     let mut q = gpu.upload(q0)?;
     let mut p = gpu.upload(p0)?;
     let mut f = gpu.alloc::<f32>(m * d)?;
