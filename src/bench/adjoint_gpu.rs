@@ -143,7 +143,8 @@ pub fn run(
         "reduced".into(),
         json!(format!(
             "gradient differences vs muse-core f64 on {CPU_PARTICLES} particles for T <= \
-             {CPU_MAX_STEPS}; one Hamiltonian block measured (d = {}, hidden {}), counted {} times \
+             {CPU_MAX_STEPS}; the T sweep runs at the full seq_len (sweep_seq_len applies to the \
+             CPU path only); one Hamiltonian block measured (d = {}, hidden {}), counted {} times \
              for n_layers",
             c.d_model,
             4 * c.d_model,
