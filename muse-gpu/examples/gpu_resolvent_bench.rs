@@ -113,6 +113,36 @@ fn main() {
                 )
         });
     }
+    if args.iter().any(|a| a == "--sweep") {
+        // Thread counts and kernels around the target shapes (tuning runs).
+        use muse_gpu::bench::{BenchOp, CaseSpec};
+        let case = |op, dtype, rows, n, schedule| CaseSpec {
+            op,
+            dtype,
+            rows,
+            n,
+            schedule,
+        };
+        let bl = |t| Schedule::Block { threads: t };
+        let mut cases = Vec::new();
+        for t in [None, Some(64), Some(128), Some(256), Some(512)] {
+            cases.push(case(BenchOp::Diag, "f32", 16, 4096, bl(t)));
+        }
+        for n in [256, 1024] {
+            cases.push(case(BenchOp::Diag, "f32", 16, n, bl(None)));
+        }
+        cases.push(case(BenchOp::Causal, "f32", 16, 4096, bl(None)));
+        for t in [None, Some(128), Some(256), Some(512)] {
+            cases.push(case(BenchOp::Vjp, "f32", 16, 4096, bl(t)));
+        }
+        cases.push(case(BenchOp::CausalVjp, "f32", 16, 4096, bl(None)));
+        cases.push(case(BenchOp::Diag, "f32", 16384, 4096, Schedule::Rows));
+        for t in [32, 64, 128, 256] {
+            cases.push(case(BenchOp::Diag, "f32", 16384, 4096, bl(Some(t))));
+        }
+        cases.push(case(BenchOp::Vjp, "f32", 16384, 4096, bl(Some(64))));
+        cfg.cases = cases;
+    }
     if let Some(w) = get("--warmup") {
         cfg.warmup = w.parse().expect("--warmup N");
     }
