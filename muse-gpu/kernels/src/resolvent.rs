@@ -250,6 +250,14 @@ unsafe fn block_smem_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     }
 }
 
+/// Elements per thread: `⌈n / nt⌉` rounded up to an odd number, so that the threads of a
+/// warp, reading element `j` of their chunks (`t·len + j`), hit 32 different shared-memory
+/// banks (an even stride `len` would make `gcd(len, 32)` of them share one).
+#[inline(always)]
+fn chunk_len(n: usize, nt: usize) -> usize {
+    n.div_ceil(nt) | 1
+}
+
 /// The chunked scheme of one row by one block: `a`, `b`, `c` the row (global or shared),
 /// `r_all`, `s_all` `n` complex each, `fwd`, `bwd` one transfer per thread.
 #[inline(always)]
@@ -270,7 +278,7 @@ unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
     let nt = thread::block_dim_x() as usize;
     let t = thread::thread_idx_x() as usize;
 
-    let len = n.div_ceil(nt);
+    let len = chunk_len(n, nt);
     let st = (t * len).min(n);
     let en = (st + len).min(n);
 
@@ -621,7 +629,7 @@ unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
         part,
     } = lay;
 
-    let len = n.div_ceil(nt);
+    let len = chunk_len(n, nt);
     let st = (t * len).min(n);
     let en = (st + len).min(n);
     let k = en - st;
