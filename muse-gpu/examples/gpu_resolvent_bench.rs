@@ -129,22 +129,26 @@ fn main() {
         };
         let bl = |t| Schedule::Block { threads: t };
         let mut cases = Vec::new();
-        for t in [None, Some(64), Some(128), Some(256), Some(512)] {
+        for t in [None, Some(256), Some(512)] {
             cases.push(case(BenchOp::Diag, "f32", 16, 4096, bl(t)));
         }
-        for n in [256, 1024] {
-            cases.push(case(BenchOp::Diag, "f32", 16, n, bl(None)));
+        for t in [None, Some(64), Some(128)] {
+            cases.push(case(BenchOp::Diag, "f32", 16, 256, bl(t)));
+        }
+        for t in [None, Some(256)] {
+            cases.push(case(BenchOp::Diag, "f32", 16, 1024, bl(t)));
         }
         cases.push(case(BenchOp::Causal, "f32", 16, 4096, bl(None)));
-        for t in [None, Some(128), Some(256), Some(512)] {
+        for t in [None, Some(256)] {
             cases.push(case(BenchOp::Vjp, "f32", 16, 4096, bl(t)));
         }
         cases.push(case(BenchOp::CausalVjp, "f32", 16, 4096, bl(None)));
         cases.push(case(BenchOp::Diag, "f32", 16384, 4096, Schedule::Rows));
-        for t in [32, 64, 128, 256] {
+        for t in [256, 512] {
             cases.push(case(BenchOp::Diag, "f32", 16384, 4096, bl(Some(t))));
         }
-        cases.push(case(BenchOp::Vjp, "f32", 16384, 4096, bl(Some(64))));
+        cases.push(case(BenchOp::Causal, "f32", 16384, 4096, Schedule::Rows));
+        cases.push(case(BenchOp::Causal, "f32", 16384, 4096, bl(Some(256))));
         cfg.cases = cases;
     }
     if args.iter().any(|a| a == "--small") {
