@@ -113,7 +113,7 @@ fn main() {
             c.n == 4096
                 && matches!(
                     (c.rows, c.schedule),
-                    (16, Schedule::Block { threads: None }) | (16384, Schedule::Rows)
+                    (16 | 16384, Schedule::Block { threads: None }) | (16384, Schedule::Rows)
                 )
         });
     }
@@ -205,7 +205,12 @@ fn warm_vs_cold(gpu: &muse_gpu::Gpu) -> Result<(), muse_gpu::GpuError> {
         };
         let (a, b, c) = (rnd(rows * n), rnd(rows * (n - 1)), rnd(rows * (n - 1)));
         let w = rnd(2 * rows * n);
-        let (da, db, dc, dw) = (gpu.upload(&a)?, gpu.upload(&b)?, gpu.upload(&c)?, gpu.upload(&w)?);
+        let (da, db, dc, dw) = (
+            gpu.upload(&a)?,
+            gpu.upload(&b)?,
+            gpu.upload(&c)?,
+            gpu.upload(&w)?,
+        );
         let sys = System {
             n,
             a: &da,

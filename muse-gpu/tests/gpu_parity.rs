@@ -176,7 +176,10 @@ fn check_forward<S: gr::GpuScalar>(
     let cpu_s = cpu::<S>(op, bt.n, &a, &b, &c, zs);
     let got = cw(&gpu_forward(gpu, op, sched, bt, &a, &b, &c).unwrap());
     let (kernel, threads) = gr::resolve_schedule::<S>(gpu, op, bt.rows, bt.n, sched).unwrap();
-    eprintln!("{op:?} {sched:?} B={} N={}: kernel {kernel} threads {threads:?}", bt.rows, bt.n);
+    eprintln!(
+        "{op:?} {sched:?} B={} N={}: kernel {kernel} threads {threads:?}",
+        bt.rows, bt.n
+    );
     let eg = row_errors(bt.n, &got, &want);
     let ec = row_errors(bt.n, &cpu_s, &want);
     // The chunked scan rounds differently from the sequential recurrence: on ill-conditioned

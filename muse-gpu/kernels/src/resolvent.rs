@@ -19,11 +19,12 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use half::f16;
 use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
-    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
+    diag_finish, forward_finish, initial_boundary, Affine, Transfer,
 };
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
+use muse_core::resolvent::paired::{finish_both, transfers_both};
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
 };
@@ -111,26 +112,12 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     }
     let nt = thread::block_dim_x() as usize;
     let m = n - 1; // the host never launches n == 0
-    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
+                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
     let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
     let fwd = unsafe { sc.add(2 * n) } as *mut Transfer<f32>;
-    unsafe {
-        block_body::<S, CAUSAL>(
-            row,
-            a,
-            b,
-            c,
-            z,
-            out,
-            sc,
-            sc.add(n),
-            fwd,
-            fwd.add(nt),
-            flag,
-        )
-    }
+    unsafe { block_body::<S, CAUSAL>(row, a, b, c, z, out, sc, sc.add(n), fwd, fwd.add(nt), flag) }
 }
 
 /// Bytes of dynamic shared memory of the `*_smem_*` forward kernels: two transfers per
@@ -282,25 +269,23 @@ unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
     let st = (t * len).min(n);
     let en = (st + len).min(n);
 
-    // 1. Reduce the chunk to its transfers.
-    let p = match Transfer::forward(a, b, c, z, st..en) {
-        Ok(p) => p,
-        Err(e) => {
-            unsafe { report(flag, e, row) };
-            Transfer::identity()
-        }
-    };
-    let q = if CAUSAL {
-        Transfer::identity()
+    // 1. Reduce the chunk to its transfers (both directions in one interleaved loop).
+    let (p, q) = if CAUSAL {
+        (
+            Transfer::forward(a, b, c, z, st..en),
+            Ok(Transfer::identity()),
+        )
     } else {
-        match Transfer::backward(a, b, c, z, st..en) {
-            Ok(q) => q,
-            Err(e) => {
-                unsafe { report(flag, e, row) };
-                Transfer::identity()
-            }
+        match transfers_both(a, b, c, z, st..en) {
+            Ok((p, q)) => (Ok(p), Ok(q)),
+            Err(e) => (Err(e), Ok(Transfer::identity())),
         }
     };
+    let p = p.unwrap_or_else(|e| {
+        unsafe { report(flag, e, row) };
+        Transfer::identity()
+    });
+    let q: Transfer<f32> = q.unwrap_or_else(|_: ResolventError| Transfer::identity());
     unsafe {
         *fwd.add(t) = p;
         *bwd.add(t) = q;
@@ -318,20 +303,19 @@ unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
             unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
         };
         let r = unsafe { slice::from_raw_parts_mut(r_all.add(st), en - st) };
-        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
-            if CAUSAL {
-                causal_store(st, r, &mut out[st..en])
+        let res = if CAUSAL {
+            forward_finish(a, b, c, z, st..en, v, r)
+                .and_then(|()| causal_store(st, r, &mut out[st..en]))
+        } else {
+            let u = if t + 1 == nt {
+                initial_boundary()
             } else {
-                let u = if t + 1 == nt {
-                    initial_boundary()
-                } else {
-                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
-                };
-                let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), en - st) };
-                backward_finish(a, b, c, z, st..en, u, s)?;
-                diag_finish(a, z, st, r, s, &mut out[st..en])
-            }
-        });
+                unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+            };
+            let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), en - st) };
+            finish_both(a, b, c, z, st..en, v, u, r, s)
+                .and_then(|()| diag_finish(a, z, st, r, s, &mut out[st..en]))
+        };
         if let Err(e) = res {
             unsafe { report(flag, e, row) };
         }
@@ -642,18 +626,15 @@ unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
     };
 
     // 1. Ratios r (and s) of the chunk, from the transfer scans.
-    let p = Transfer::forward(a, b, c, z, st..en).unwrap_or_else(|e| {
-        fail(e, &mut ok);
-        Transfer::identity()
-    });
-    let q = if CAUSAL {
-        Transfer::identity()
+    let pq = if CAUSAL {
+        Transfer::forward(a, b, c, z, st..en).map(|p| (p, Transfer::identity()))
     } else {
-        Transfer::backward(a, b, c, z, st..en).unwrap_or_else(|e| {
-            fail(e, &mut ok);
-            Transfer::identity()
-        })
+        transfers_both(a, b, c, z, st..en)
     };
+    let (p, q) = pq.unwrap_or_else(|e| {
+        fail(e, &mut ok);
+        (Transfer::identity(), Transfer::identity())
+    });
     unsafe {
         *fwd.add(t) = p;
         *bwd.add(t) = q;
@@ -670,22 +651,21 @@ unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
         } else {
             unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
         };
-        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
-            if CAUSAL {
+        let res = if CAUSAL {
+            forward_finish(a, b, c, z, st..en, v, r).map(|()| {
                 for x in r.iter_mut() {
                     *x = recip(*x);
                 }
-                Ok(())
+            })
+        } else {
+            let u = if t + 1 == nt {
+                initial_boundary()
             } else {
-                let u = if t + 1 == nt {
-                    initial_boundary()
-                } else {
-                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
-                };
-                backward_finish(a, b, c, z, st..en, u, s)?;
-                vjp_prepare(a, z, w, st..en, r, s, dbar)
-            }
-        });
+                unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+            };
+            finish_both(a, b, c, z, st..en, v, u, r, s)
+                .and_then(|()| vjp_prepare(a, z, w, st..en, r, s, dbar))
+        };
         if let Err(e) = res {
             fail(e, &mut ok);
         }
