@@ -17,6 +17,9 @@ use crate::complex::{is_finite, recip};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
 
+/// A chunk's forward and reverse transfers.
+pub type TransferPair<R> = (Transfer<R>, Transfer<R>);
+
 /// `(Transfer::forward(a, b, c, z, range), Transfer::backward(a, b, c, z, range))`, computed
 /// in one interleaved loop (bit-identical).
 ///
@@ -29,7 +32,7 @@ pub fn transfers_both<S: Scalar>(
     c: &[S],
     z: Complex<S::Real>,
     range: Range<usize>,
-) -> Result<(Transfer<S::Real>, Transfer<S::Real>), ResolventError> {
+) -> Result<TransferPair<S::Real>, ResolventError> {
     let n = a.len();
     let (s, e) = (range.start, range.end);
     let both = || -> Result<_, ResolventError> {
@@ -85,6 +88,8 @@ pub fn finish_both<S: Scalar>(
     let ok_boundary = |w: Boundary<S::Real>| is_finite(w[0]) && is_finite(w[1]) && w[0] != zero;
     let fast = range.len() == r.len() && range.len() == s.len() && ok_boundary(v) && ok_boundary(u);
     if fast && !range.is_empty() {
+        // `t` indexes `r` forwards and `s` backwards: a range loop is the clear form here.
+        #[allow(clippy::needless_range_loop)]
         let mut both = || -> Result<(), ResolventError> {
             let mut inv_prev = v[1] * recip(v[0]);
             let mut inv_next = u[1] * recip(u[0]);
