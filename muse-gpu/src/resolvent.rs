@@ -5,22 +5,23 @@
 //! Three kernels per forward operation:
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
-//!   thread reduces a chunk of the row to normalised 2×2
-//!   [`Transfer`](muse_core::resolvent::Transfer)s (both directions in one interleaved loop,
-//!   `muse_core::resolvent::paired`), the block scans them in shared memory and every thread
-//!   finishes its chunk; the ratios `r`, `s` live in shared memory when there are no more
-//!   systems than SMs, else in global scratch;
+//!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
+//!   banks) to normalised 2×2 [`Transfer`](muse_core::resolvent::Transfer)s, the block scans
+//!   them in shared memory and every thread finishes its chunk; the ratios `r`, `s` live in
+//!   shared memory when there are no more systems than SMs, else in global scratch;
 //! - *block* (global scratch): the same scheme without shared memory, for rows too long for
 //!   it (f32: N ≳ 19 000 forward, ≳ 11 000 VJP on an H200's 227 KiB);
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks the shared-memory block kernel for fewer than [`ROWS_THRESHOLD`]
-//! systems, and for the diagonal at any batch size, with [`SMEM_CHUNK`] elements per thread
-//! (up to the kernel's register limit for few systems, [`MAX_BATCH_THREADS`] for many); the
-//! thread-per-system kernel for the causal forward and the VJPs from [`ROWS_THRESHOLD`]
-//! systems on. Measured on an H200 (f32, N = 4096): B = 16, shared-memory block 37 µs
-//! (512 threads) vs global-scratch block 84 µs; B = 16384, shared-memory block (512 threads)
-//! 5.3 ms vs thread per system 6.4 ms (causal: 4.6 vs 3.0 ms; VJP 26 vs 21 ms).
+//! [`Schedule::Auto`] picks the shared-memory block kernel for the forward operations at
+//! every batch size and for the VJPs below [`ROWS_THRESHOLD`] systems (the thread-per-system
+//! VJP kernels from there on): for no more systems than SMs with [`SMEM_CHUNK`] elements per
+//! thread, up to the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at
+//! most [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after
+//! a cache-flushing memset, median of 100): B = 16, shared-memory block 36.5 µs (640 threads)
+//! vs global-scratch block 84 µs (round 2); B = 16384, shared-memory block (512 threads)
+//! 5.28 ms vs thread per system 6.43 ms, causal 2.51 vs 3.01 ms; VJP thread per system
+//! 22.1 ms vs 64-thread blocks 25.3 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -347,10 +348,11 @@ fn pick(
 ) -> Result<Plan> {
     let table = if vjp { &VJP } else { &FWD };
     let block = match schedule {
-        // The forward diagonal's shared-memory block kernel beats the thread-per-system one
-        // at every measured batch size (H200, N = 4096, B = 16384: 5.3 vs 6.4 ms); the
-        // causal forward and the VJPs keep the thread-per-system kernel for large batches.
-        Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
+        // The forward shared-memory block kernels beat the thread-per-system ones at every
+        // measured batch size (H200, N = 4096, B = 16384: diagonal 5.3 vs 6.4 ms, causal
+        // 2.5 vs 3.0 ms); the VJPs keep the thread-per-system kernels for large batches
+        // (22 ms vs 25 ms with 64-thread blocks).
+        Schedule::Auto => rows < ROWS_THRESHOLD || !vjp,
         Schedule::Block { .. } => true,
         Schedule::Rows => false,
     };
@@ -387,15 +389,20 @@ fn pick(
     let threads = match requested {
         Some(t) => (t >= 1 && t <= smax).then_some(t),
         None => {
-            let want = n.div_ceil(SMEM_CHUNK).next_power_of_two().clamp(32, 1024) as u32;
-            // Few systems (one block per SM): as many threads as the kernel's registers
-            // allow (a multiple of 32, the chunks get shorter); many systems: at most
-            // `MAX_BATCH_THREADS`, a power of two (the measured choice).
-            let cap = if rows <= gpu.sm_count() {
-                (smax / 32).max(1) * 32
+            // Few systems (one block per SM): chunks of `SMEM_CHUNK`, up to as many threads
+            // as the kernel's registers allow (a multiple of 32). Many systems: chunks of
+            // `BLOCK_CHUNK`, at most `MAX_BATCH_THREADS` (a power of two): the blocks already
+            // fill the GPU, and the VJP's z̄ loses accuracy with chunks of ~3 elements
+            // (H200, B = 300, N = 515, 512 threads: z̄ error 9× the CPU's).
+            let (chunk, cap) = if rows <= gpu.sm_count() {
+                (SMEM_CHUNK, (smax / 32).max(1) * 32)
             } else {
-                (1 << (31 - smax.leading_zeros())).min(MAX_BATCH_THREADS)
+                (
+                    BLOCK_CHUNK,
+                    (1 << (31 - smax.leading_zeros())).min(MAX_BATCH_THREADS),
+                )
             };
+            let want = n.div_ceil(chunk).next_power_of_two().clamp(32, 1024) as u32;
             let mut t = want.min(cap).max(32.min(smax));
             while t > 32 && bytes(t, false) > limit {
                 t = (t / 2).max(32);

@@ -82,7 +82,6 @@ pub mod chunked;
 pub mod chunked_vjp;
 pub mod forward;
 mod lanes;
-pub mod paired;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};
 pub use causal::{

@@ -19,12 +19,11 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use half::f16;
 use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
-    diag_finish, forward_finish, initial_boundary, Affine, Transfer,
+    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
 };
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
-use muse_core::resolvent::paired::{finish_both, transfers_both};
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
 };
@@ -269,23 +268,25 @@ unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
     let st = (t * len).min(n);
     let en = (st + len).min(n);
 
-    // 1. Reduce the chunk to its transfers (both directions in one interleaved loop).
-    let (p, q) = if CAUSAL {
-        (
-            Transfer::forward(a, b, c, z, st..en),
-            Ok(Transfer::identity()),
-        )
-    } else {
-        match transfers_both(a, b, c, z, st..en) {
-            Ok((p, q)) => (Ok(p), Ok(q)),
-            Err(e) => (Err(e), Ok(Transfer::identity())),
+    // 1. Reduce the chunk to its transfers.
+    let p = match Transfer::forward(a, b, c, z, st..en) {
+        Ok(p) => p,
+        Err(e) => {
+            unsafe { report(flag, e, row) };
+            Transfer::identity()
         }
     };
-    let p = p.unwrap_or_else(|e| {
-        unsafe { report(flag, e, row) };
+    let q = if CAUSAL {
         Transfer::identity()
-    });
-    let q: Transfer<f32> = q.unwrap_or_else(|_: ResolventError| Transfer::identity());
+    } else {
+        match Transfer::backward(a, b, c, z, st..en) {
+            Ok(q) => q,
+            Err(e) => {
+                unsafe { report(flag, e, row) };
+                Transfer::identity()
+            }
+        }
+    };
     unsafe {
         *fwd.add(t) = p;
         *bwd.add(t) = q;
@@ -303,19 +304,20 @@ unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
             unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
         };
         let r = unsafe { slice::from_raw_parts_mut(r_all.add(st), en - st) };
-        let res = if CAUSAL {
-            forward_finish(a, b, c, z, st..en, v, r)
-                .and_then(|()| causal_store(st, r, &mut out[st..en]))
-        } else {
-            let u = if t + 1 == nt {
-                initial_boundary()
+        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
+            if CAUSAL {
+                causal_store(st, r, &mut out[st..en])
             } else {
-                unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
-            };
-            let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), en - st) };
-            finish_both(a, b, c, z, st..en, v, u, r, s)
-                .and_then(|()| diag_finish(a, z, st, r, s, &mut out[st..en]))
-        };
+                let u = if t + 1 == nt {
+                    initial_boundary()
+                } else {
+                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+                };
+                let s = unsafe { slice::from_raw_parts_mut(s_all.add(st), en - st) };
+                backward_finish(a, b, c, z, st..en, u, s)?;
+                diag_finish(a, z, st, r, s, &mut out[st..en])
+            }
+        });
         if let Err(e) = res {
             unsafe { report(flag, e, row) };
         }
@@ -626,15 +628,18 @@ unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
     };
 
     // 1. Ratios r (and s) of the chunk, from the transfer scans.
-    let pq = if CAUSAL {
-        Transfer::forward(a, b, c, z, st..en).map(|p| (p, Transfer::identity()))
-    } else {
-        transfers_both(a, b, c, z, st..en)
-    };
-    let (p, q) = pq.unwrap_or_else(|e| {
+    let p = Transfer::forward(a, b, c, z, st..en).unwrap_or_else(|e| {
         fail(e, &mut ok);
-        (Transfer::identity(), Transfer::identity())
+        Transfer::identity()
     });
+    let q = if CAUSAL {
+        Transfer::identity()
+    } else {
+        Transfer::backward(a, b, c, z, st..en).unwrap_or_else(|e| {
+            fail(e, &mut ok);
+            Transfer::identity()
+        })
+    };
     unsafe {
         *fwd.add(t) = p;
         *bwd.add(t) = q;
@@ -651,21 +656,22 @@ unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
         } else {
             unsafe { (*fwd.add(t - 1)).apply(initial_boundary()) }
         };
-        let res = if CAUSAL {
-            forward_finish(a, b, c, z, st..en, v, r).map(|()| {
+        let res = forward_finish(a, b, c, z, st..en, v, r).and_then(|()| {
+            if CAUSAL {
                 for x in r.iter_mut() {
                     *x = recip(*x);
                 }
-            })
-        } else {
-            let u = if t + 1 == nt {
-                initial_boundary()
+                Ok(())
             } else {
-                unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
-            };
-            finish_both(a, b, c, z, st..en, v, u, r, s)
-                .and_then(|()| vjp_prepare(a, z, w, st..en, r, s, dbar))
-        };
+                let u = if t + 1 == nt {
+                    initial_boundary()
+                } else {
+                    unsafe { (*bwd.add(t + 1)).apply(initial_boundary()) }
+                };
+                backward_finish(a, b, c, z, st..en, u, s)?;
+                vjp_prepare(a, z, w, st..en, r, s, dbar)
+            }
+        });
         if let Err(e) = res {
             fail(e, &mut ok);
         }
