@@ -13,15 +13,16 @@
 //!   it (f32: N ≳ 19 000 forward, ≳ 11 000 VJP on an H200's 227 KiB);
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks the shared-memory block kernel for the forward operations at
-//! every batch size and for the VJPs below [`ROWS_THRESHOLD`] systems (the thread-per-system
-//! VJP kernels from there on): for no more systems than SMs with [`SMEM_CHUNK`] elements per
-//! thread, up to the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at
-//! most [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after
-//! a cache-flushing memset, median of 100): B = 16, shared-memory block 36.5 µs (640 threads)
-//! vs global-scratch block 84 µs (round 2); B = 16384, shared-memory block (512 threads)
-//! 5.28 ms vs thread per system 6.43 ms, causal 2.51 vs 3.01 ms; VJP thread per system
-//! 22.1 ms vs 64-thread blocks 25.3 ms.
+//! [`Schedule::Auto`] picks the shared-memory block kernel below [`ROWS_THRESHOLD`] systems,
+//! and for the diagonal at every batch size (the thread-per-system kernels for the causal
+//! forward and the VJPs from [`ROWS_THRESHOLD`] systems on): for no more systems than SMs
+//! with [`SMEM_CHUNK`] elements per thread, up to the kernel's register limit; for more with
+//! [`BLOCK_CHUNK`] elements and at most [`MAX_BATCH_THREADS`] threads. Measured on an H200
+//! (f32, N = 4096, CUDA events after a cache-flushing memset, median of 100): B = 16,
+//! shared-memory block 36.5 µs (640 threads) vs global-scratch block 84 µs (round 2);
+//! B = 16384, shared-memory block (512 threads) 5.28 ms vs thread per system 6.43 ms; causal
+//! 2.51 vs 3.01 ms (but worst row 1.3e-4 vs 5.7e-5); VJP thread per system 22.1 ms vs
+//! 64-thread blocks 25.3 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -348,11 +349,11 @@ fn pick(
 ) -> Result<Plan> {
     let table = if vjp { &VJP } else { &FWD };
     let block = match schedule {
-        // The forward shared-memory block kernels beat the thread-per-system ones at every
-        // measured batch size (H200, N = 4096, B = 16384: diagonal 5.3 vs 6.4 ms, causal
-        // 2.5 vs 3.0 ms); the VJPs keep the thread-per-system kernels for large batches
-        // (22 ms vs 25 ms with 64-thread blocks).
-        Schedule::Auto => rows < ROWS_THRESHOLD || !vjp,
+        // The diagonal's shared-memory block kernel beats the thread-per-system one at every
+        // measured batch size (H200, N = 4096, B = 16384: 5.3 vs 6.4 ms, worst row 3.0e-5).
+        // The causal one is faster too (2.5 vs 3.0 ms) but its worst row (1.3e-4) misses
+        // the 1e-4 bound, and the VJPs are slower (25 vs 22 ms): thread per system there.
+        Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
         Schedule::Rows => false,
     };
