@@ -1,6 +1,9 @@
 //! GPU resolvent benchmark: `cargo run --release -p muse-gpu --example gpu_resolvent_bench
-//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--ptx FILE]`. Prints one line per case and, with `--json`,
-//! writes the whole report (hand-formatted JSON; the library's structs are serde-free).
+//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--sweep] [--small] [--warm] [--ptx FILE]`.
+//! Prints one line per case and, with `--json`, writes the whole report (hand-formatted JSON;
+//! the library's structs are serde-free). `--sweep`: thread counts around the target shapes
+//! instead of the standard set; `--small`: only the B ≤ 16 cases; `--warm`: a diagnostic,
+//! the same launch timed after a cache-flushing memset and back to back.
 
 use muse_gpu::bench::{self, BenchConfig, CaseResult};
 use muse_gpu::resolvent::Schedule;

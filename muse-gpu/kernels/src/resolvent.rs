@@ -1,11 +1,17 @@
 //! Resolvent kernels (f32 compute; f32 and f16 storage).
 //!
-//! Two shapes of work:
-//! - `*_block_{dtype}`: one thread block per system (few long systems). Thread `t` owns the
-//!   chunk `[t·L, min((t+1)·L, N))` with `L = ⌈N / blockDim⌉`, reduces it to a forward and a
-//!   backward [`Transfer`] (muse-core's `chunked` API), the block scans the transfers
-//!   (Hillis–Steele, log₂ blockDim steps) to get every chunk's boundary vectors, and each
-//!   thread finishes its chunk with `forward_finish` / `backward_finish` / `diag_finish`.
+//! Three shapes of work:
+//! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
+//!   copies the row's inputs into dynamic shared memory ([`shared::dynamic_shared_mem`],
+//!   coalesced, read once from global memory); thread `t` owns the chunk
+//!   `[t·L, min((t+1)·L, N))` with `L = ⌈N / blockDim⌉` rounded up to odd (`chunk_len`:
+//!   bank-conflict-free), reduces it to a forward and a backward [`Transfer`] (muse-core's
+//!   `chunked` API), the block scans the transfers in shared memory (Hillis–Steele, log₂
+//!   blockDim steps) to get every chunk's boundary vectors, and each thread finishes its
+//!   chunk with `forward_finish` / `backward_finish` / `diag_finish`. The ratios `r`, `s`
+//!   live in shared memory or global scratch (`rs_smem`); sizes in [`smem_forward_bytes`],
+//!   [`smem_vjp_bytes`].
+//! - `*_block_{dtype}`: the same scheme over global scratch (rows too long for shared memory).
 //! - `*_rows_{dtype}`: one thread per system (many systems), calling muse-core's sequential
 //!   functions on the thread's row.
 //!
