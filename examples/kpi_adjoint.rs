@@ -9,8 +9,8 @@
 //! Prints the result and writes `results/adjoint.json` (the same file as `muse bench adjoint`).
 
 use muse::bench::{
-    example_main,
     adjoint::{AdjointConfig, AdjointKpi},
+    example_main,
 };
 use std::process::ExitCode;
 

@@ -9,8 +9,8 @@
 //! Prints the result and writes `results/energy.json` (the same file as `muse bench energy`).
 
 use muse::bench::{
-    example_main,
     energy::{EnergyConfig, EnergyKpi},
+    example_main,
 };
 use std::process::ExitCode;
 

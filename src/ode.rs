@@ -179,7 +179,11 @@ pub struct EnergyResult {
 
 /// The first `k` particles' columns of a trace with `m` particles per row.
 fn first_particles<R: Copy>(trace: &[R], m: usize, k: usize) -> Vec<R> {
-    trace.chunks_exact(m).flat_map(|row| &row[..k]).copied().collect()
+    trace
+        .chunks_exact(m)
+        .flat_map(|row| &row[..k])
+        .copied()
+        .collect()
 }
 
 fn energy_trace<R: Real, P: Potential<R>>(

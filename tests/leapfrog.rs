@@ -383,18 +383,32 @@ fn energy_kpi_half_step_check_on_a_subset_matches_a_naive_reference() {
     assert_eq!(r.half_step_particles, k);
     assert_eq!(r.metrics_half_step.particles, k);
     assert_eq!(r.metrics.particles, m);
-    assert!(close(r.metrics.max_abs_error, full_h), "{} vs {full_h}", r.metrics.max_abs_error);
+    assert!(
+        close(r.metrics.max_abs_error, full_h),
+        "{} vs {full_h}",
+        r.metrics.max_abs_error
+    );
     assert!(close(r.max_abs_error_half_step_particles, sub_h));
     assert!(close(r.metrics_half_step.max_abs_error, sub_h2));
     assert!(close(r.h2_ratio, sub_h / sub_h2));
     assert!((3.0..=5.0).contains(&r.h2_ratio), "ratio {}", r.h2_ratio);
     // All particles (None, or more than B·N) is the full check; 0 particles is an error.
     for all in [None, Some(m + 1)] {
-        let r = run_energy(&EnergyConfig { half_step_particles: all, ..cfg.clone() }).unwrap();
+        let r = run_energy(&EnergyConfig {
+            half_step_particles: all,
+            ..cfg.clone()
+        })
+        .unwrap();
         assert_eq!(r.half_step_particles, m);
         assert_eq!(r.max_abs_error_half_step_particles, r.metrics.max_abs_error);
-        assert!(close(r.metrics_half_step.max_abs_error, max_over(m, cfg.dt / 2.0, 2 * cfg.steps)));
+        assert!(close(
+            r.metrics_half_step.max_abs_error,
+            max_over(m, cfg.dt / 2.0, 2 * cfg.steps)
+        ));
     }
-    let zero = EnergyConfig { half_step_particles: Some(0), ..cfg };
+    let zero = EnergyConfig {
+        half_step_particles: Some(0),
+        ..cfg
+    };
     assert!(matches!(run_energy(&zero), Err(OdeError::BadConfig)));
 }

@@ -124,10 +124,7 @@ mod tests {
         let a = parse(&["--quick", "--out-dir", "/tmp/x"]).unwrap();
         assert!(a.quick);
         assert_eq!(a.out_dir, PathBuf::from("/tmp/x"));
-        assert_eq!(
-            parse(&["--out-dir=o"]).unwrap().out_dir,
-            PathBuf::from("o")
-        );
+        assert_eq!(parse(&["--out-dir=o"]).unwrap().out_dir, PathBuf::from("o"));
         assert!(parse(&["--help"]).unwrap().help);
         assert!(parse(&["--out-dir"]).is_err());
         assert!(parse(&["--out-dir="]).is_err());
