@@ -3,30 +3,17 @@
 //! ```sh
 //! cargo run --release --example kpi_adjoint             # the seed's conditions
 //! cargo run --release --example kpi_adjoint -- --quick  # seconds
+//! cargo run --release --example kpi_adjoint -- --out-dir DIR  # DIR/adjoint.json
 //! ```
 //!
 //! Prints the result and writes `results/adjoint.json` (the same file as `muse bench adjoint`).
 
 use muse::bench::{
     adjoint::{AdjointConfig, AdjointKpi},
-    run_to_dir, Ctx, Device, KpiStatus,
+    example_main,
 };
-use std::path::Path;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let config = if quick {
-        AdjointConfig::quick()
-    } else {
-        AdjointConfig::default()
-    };
-    let kpi = AdjointKpi::new(config)?;
-    let ctx = Ctx::new(Device::Cpu);
-    let (report, path) = run_to_dir(&kpi, &ctx, Path::new("results"))?;
-    print!("{}", report.describe());
-    println!("JSON written to {}", path.display());
-    if report.kpi_status == KpiStatus::Unavailable {
-        println!("(no number was produced: see the reason above)");
-    }
-    Ok(())
+fn main() -> ExitCode {
+    example_main(AdjointConfig::quick, AdjointKpi::new)
 }

@@ -5,30 +5,17 @@
 //! ```sh
 //! cargo run --release --example kpi_perplexity             # the seed's conditions
 //! cargo run --release --example kpi_perplexity -- --quick  # seconds
+//! cargo run --release --example kpi_perplexity -- --out-dir DIR  # DIR/perplexity.json
 //! ```
 //!
 //! Prints the result and writes `results/perplexity.json` (the same file as `muse bench perplexity`).
 
 use muse::bench::{
+    example_main,
     perplexity::{PerplexityConfig, PerplexityKpi},
-    run_to_dir, Ctx, Device, KpiStatus,
 };
-use std::path::Path;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let config = if quick {
-        PerplexityConfig::quick()
-    } else {
-        PerplexityConfig::default()
-    };
-    let kpi = PerplexityKpi::new(config)?;
-    let ctx = Ctx::new(Device::Cpu);
-    let (report, path) = run_to_dir(&kpi, &ctx, Path::new("results"))?;
-    print!("{}", report.describe());
-    println!("JSON written to {}", path.display());
-    if report.kpi_status == KpiStatus::Unavailable {
-        println!("(no number was produced: see the reason above)");
-    }
-    Ok(())
+fn main() -> ExitCode {
+    example_main(PerplexityConfig::quick, PerplexityKpi::new)
 }

@@ -3,30 +3,17 @@
 //! ```sh
 //! cargo run --release --example kpi_resolvent             # the seed's conditions
 //! cargo run --release --example kpi_resolvent -- --quick  # seconds
+//! cargo run --release --example kpi_resolvent -- --out-dir DIR  # DIR/resolvent.json
 //! ```
 //!
 //! Prints the result and writes `results/resolvent.json` (the same file as `muse bench resolvent`).
 
 use muse::bench::{
+    example_main,
     resolvent::{ResolventConfig, ResolventKpi},
-    run_to_dir, Ctx, Device, KpiStatus,
 };
-use std::path::Path;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let config = if quick {
-        ResolventConfig::quick()
-    } else {
-        ResolventConfig::default()
-    };
-    let kpi = ResolventKpi::new(config)?;
-    let ctx = Ctx::new(Device::Cpu);
-    let (report, path) = run_to_dir(&kpi, &ctx, Path::new("results"))?;
-    print!("{}", report.describe());
-    println!("JSON written to {}", path.display());
-    if report.kpi_status == KpiStatus::Unavailable {
-        println!("(no number was produced: see the reason above)");
-    }
-    Ok(())
+fn main() -> ExitCode {
+    example_main(ResolventConfig::quick, ResolventKpi::new)
 }

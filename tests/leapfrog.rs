@@ -300,3 +300,115 @@ fn bad_integrator_input_is_an_error() {
     let r = leapfrog_fixed(&pot, &mut qi, &mut pi, 61, 1.0, 100, None, &mut s);
     assert!(matches!(r, Err(OdeError::FixedOverflow { .. })), "{r:?}");
 }
+
+/// Naive `max_k |H_k − H_0|` of one particle under Leapfrog (V and the force from the
+/// formula), for the energy KPI's subset check.
+fn ref_particle_energy_error(pr: &Problem, i: usize, h: f64, steps: usize) -> f64 {
+    let (d, hw) = (pr.d, pr.h);
+    let (w1, rest) = pr.params.split_at(hw * d);
+    let (b1, rest) = rest.split_at(hw);
+    let (w2, b2) = (&rest[..hw], rest[hw]);
+    let pot_v = |q: &[f64]| -> f64 {
+        b2 + (0..hw)
+            .map(|j| {
+                let u: f64 = b1[j] + (0..d).map(|k| w1[j * d + k] * q[k]).sum::<f64>();
+                w2[j] * muse::core::hamiltonian::mlp::gelu(u)
+            })
+            .sum::<f64>()
+    };
+    let ham = |q: &[f64], p: &[f64]| 0.5 * p.iter().map(|x| x * x).sum::<f64>() + pot_v(q);
+    let (mut q, mut p) = (
+        pr.q[i * d..(i + 1) * d].to_vec(),
+        pr.p[i * d..(i + 1) * d].to_vec(),
+    );
+    let h0 = ham(&q, &p);
+    let mut err = 0.0f64;
+    for _ in 0..steps {
+        let f = ref_force(pr, &q);
+        for k in 0..d {
+            p[k] += 0.5 * h * f[k];
+            q[k] += h * p[k];
+        }
+        let f = ref_force(pr, &q);
+        for k in 0..d {
+            p[k] += 0.5 * h * f[k];
+        }
+        err = err.max((ham(&q, &p) - h0).abs());
+    }
+    err
+}
+
+#[test]
+fn energy_kpi_half_step_check_on_a_subset_matches_a_naive_reference() {
+    use muse::ode::{init_params, normal as ode_normal, run_energy, Dtype, EnergyConfig};
+    let cfg = EnergyConfig {
+        batch: 2,
+        tokens: 12,
+        dim: 6,
+        hidden: 10,
+        dt: 0.1,
+        steps: 40,
+        w2_scale: 1.0,
+        p0_scale: 0.5,
+        dtype: Dtype::F64,
+        seed: 7,
+        half_step_particles: Some(5),
+    };
+    let (m, k) = (cfg.batch * cfg.tokens, 5);
+    // The runner's draws, in its order: parameters, q0, p0.
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let params = init_params(cfg.dim, cfg.hidden, cfg.w2_scale, &mut rng);
+    let q = ode_normal(m * cfg.dim, 1.0, &mut rng);
+    let p = ode_normal(m * cfg.dim, cfg.p0_scale, &mut rng);
+    let pr = Problem {
+        d: cfg.dim,
+        h: cfg.hidden,
+        m,
+        params,
+        q,
+        p,
+    };
+    let max_over = |n: usize, h: f64, steps: usize| {
+        (0..n)
+            .map(|i| ref_particle_energy_error(&pr, i, h, steps))
+            .fold(0.0f64, f64::max)
+    };
+    let (full_h, sub_h, sub_h2) = (
+        max_over(m, cfg.dt, cfg.steps),
+        max_over(k, cfg.dt, cfg.steps),
+        max_over(k, cfg.dt / 2.0, 2 * cfg.steps),
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+    let r = run_energy(&cfg).unwrap();
+    assert_eq!(r.half_step_particles, k);
+    assert_eq!(r.metrics_half_step.particles, k);
+    assert_eq!(r.metrics.particles, m);
+    assert!(
+        close(r.metrics.max_abs_error, full_h),
+        "{} vs {full_h}",
+        r.metrics.max_abs_error
+    );
+    assert!(close(r.max_abs_error_half_step_particles, sub_h));
+    assert!(close(r.metrics_half_step.max_abs_error, sub_h2));
+    assert!(close(r.h2_ratio, sub_h / sub_h2));
+    assert!((3.0..=5.0).contains(&r.h2_ratio), "ratio {}", r.h2_ratio);
+    // All particles (None, or more than B·N) is the full check; 0 particles is an error.
+    for all in [None, Some(m + 1)] {
+        let r = run_energy(&EnergyConfig {
+            half_step_particles: all,
+            ..cfg.clone()
+        })
+        .unwrap();
+        assert_eq!(r.half_step_particles, m);
+        assert_eq!(r.max_abs_error_half_step_particles, r.metrics.max_abs_error);
+        assert!(close(
+            r.metrics_half_step.max_abs_error,
+            max_over(m, cfg.dt / 2.0, 2 * cfg.steps)
+        ));
+    }
+    let zero = EnergyConfig {
+        half_step_particles: Some(0),
+        ..cfg
+    };
+    assert!(matches!(run_energy(&zero), Err(OdeError::BadConfig)));
+}

@@ -151,6 +151,10 @@ struct EnergyArgs {
     /// Target max_drift (default 5e-5).
     #[arg(long, allow_negative_numbers = true)]
     drift_target: Option<f64>,
+    /// Particles of the h/2 run of the O(h²) check (default 512, reduced for the CPU; a value
+    /// >= B·N checks all of them).
+    #[arg(long, allow_negative_numbers = true)]
+    half_step_particles: Option<i64>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -188,20 +192,40 @@ struct AdjointArgs {
     reduction_target_pct: Option<f64>,
 }
 
+/// The model flags the language-model KPIs (memory, throughput) share.
 #[derive(Debug, Default, Args)]
-struct MemoryArgs {
+struct LmModelArgs {
     /// Model preset: small, base, large (default base).
     #[arg(long)]
     preset: Option<String>,
+    /// Storage type: f16, bf16, f32 (default f16).
+    #[arg(long)]
+    dtype: Option<String>,
+}
+
+impl LmModelArgs {
+    /// Sets the configuration's `preset` and `dtype` where a flag was given (the KPI's
+    /// `validate` checks the names).
+    fn apply(&self, preset: &mut String, dtype: &mut String) {
+        if let Some(p) = &self.preset {
+            preset.clone_from(p);
+        }
+        if let Some(d) = &self.dtype {
+            dtype.clone_from(d);
+        }
+    }
+}
+
+#[derive(Debug, Default, Args)]
+struct MemoryArgs {
+    #[command(flatten)]
+    model: LmModelArgs,
     /// Batch B (default 1).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
     /// Tokens N (default 4096).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Storage type: f16, bf16, f32 (default f16).
-    #[arg(long)]
-    dtype: Option<String>,
     /// Target peak memory in GB (default 8).
     #[arg(long, allow_negative_numbers = true)]
     target_memory_gb: Option<f64>,
@@ -209,18 +233,14 @@ struct MemoryArgs {
 
 #[derive(Debug, Default, Args)]
 struct ThroughputArgs {
-    /// Model preset: small, base, large (default base).
-    #[arg(long)]
-    preset: Option<String>,
+    #[command(flatten)]
+    model: LmModelArgs,
     /// Batch B (default 4).
     #[arg(long, allow_negative_numbers = true)]
     batch_size: Option<i64>,
     /// Tokens N (default 512).
     #[arg(long, allow_negative_numbers = true)]
     seq_len: Option<i64>,
-    /// Storage type: f16, bf16, f32 (default f16).
-    #[arg(long)]
-    dtype: Option<String>,
     /// Timed iterations (default 20, the seed's; on the CPU 3 unless this flag is given).
     #[arg(long, allow_negative_numbers = true)]
     num_iterations: Option<i64>,
@@ -390,6 +410,9 @@ fn energy(a: &EnergyArgs, quick: bool, seed: Option<u64>) -> anyhow::Result<Ener
     set_count(&mut c.steps, "steps", a.steps, 1)?;
     set_f64(&mut c.p0_scale, "p0-scale", a.p0_scale)?;
     set_f64(&mut c.drift_target, "drift-target", a.drift_target)?;
+    if let Some(v) = a.half_step_particles {
+        c.half_step_particles = Some(count("half-step-particles", v, 1)?);
+    }
     if let Some(s) = seed {
         c.seed = s;
     }
@@ -430,12 +453,7 @@ fn memory(a: &MemoryArgs, quick: bool, seed: Option<u64>) -> anyhow::Result<Memo
     } else {
         MemoryConfig::default()
     };
-    if let Some(p) = &a.preset {
-        c.preset.clone_from(p);
-    }
-    if let Some(d) = &a.dtype {
-        c.dtype.clone_from(d);
-    }
+    a.model.apply(&mut c.preset, &mut c.dtype);
     set_count(&mut c.batch_size, "batch-size", a.batch_size, 1)?;
     set_count(&mut c.seq_len, "seq-len", a.seq_len, 1)?;
     set_f64(
@@ -455,12 +473,7 @@ fn throughput(a: &ThroughputArgs, quick: bool, seed: Option<u64>) -> anyhow::Res
     } else {
         ThroughputConfig::default()
     };
-    if let Some(p) = &a.preset {
-        c.preset.clone_from(p);
-    }
-    if let Some(d) = &a.dtype {
-        c.dtype.clone_from(d);
-    }
+    a.model.apply(&mut c.preset, &mut c.dtype);
     set_count(&mut c.batch_size, "batch-size", a.batch_size, 1)?;
     set_count(&mut c.seq_len, "seq-len", a.seq_len, 1)?;
     set_count(&mut c.num_iterations, "num-iterations", a.num_iterations, 1)?;

@@ -584,8 +584,23 @@ fn bad_input_is_one_line_and_exit_code_2() {
         "--steps",
     );
     assert_usage_error(
+        &[
+            "bench",
+            "energy",
+            "--half-step-particles",
+            "0",
+            "--out-dir",
+            d,
+        ],
+        "--half-step-particles",
+    );
+    assert_usage_error(
         &["bench", "memory", "--preset", "huge", "--out-dir", d],
         "preset",
+    );
+    assert_usage_error(
+        &["bench", "throughput", "--dtype", "f8", "--out-dir", d],
+        "dtype",
     );
     assert_usage_error(
         &["bench", "resolvent", "--quick", "--out-dir", under_file],

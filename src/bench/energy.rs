@@ -43,6 +43,11 @@ pub struct EnergyConfig {
     pub seed: u64,
     /// Target: `max_drift` below this.
     pub drift_target: f64,
+    /// Particles of the `h/2` run of the O(h²) check (`None`: all B·N). The default, 512 (one
+    /// sequence of the seed's batch), keeps `muse bench all` within its CPU budget: the
+    /// check is per particle and compares the `h` and `h/2` errors of the same particles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_step_particles: Option<usize>,
 }
 
 impl Default for EnergyConfig {
@@ -56,6 +61,7 @@ impl Default for EnergyConfig {
             p0_scale: 0.1,
             seed: 42,
             drift_target: 5e-5,
+            half_step_particles: Some(512),
         }
     }
 }
@@ -68,6 +74,7 @@ impl EnergyConfig {
             seq_len: 32,
             d_model: 32,
             steps: 20,
+            half_step_particles: None,
             ..Self::default()
         }
     }
@@ -84,6 +91,7 @@ impl EnergyConfig {
             steps: self.steps,
             p0_scale: self.p0_scale,
             seed: self.seed,
+            half_step_particles: self.half_step_particles,
             ..ode::EnergyConfig::full()
         }
     }
@@ -102,6 +110,9 @@ impl EnergyConfig {
         })?;
         ensure(self.p0_scale.is_finite() && self.p0_scale >= 0.0, || {
             "p0_scale must be finite and >= 0".into()
+        })?;
+        ensure(self.half_step_particles != Some(0), || {
+            "half_step_particles must be >= 1".into()
         })?;
         ensure(self.drift_target > 0.0, || {
             "drift_target must be > 0".into()
@@ -179,6 +190,24 @@ impl Kpi for EnergyKpi {
                 ode_cfg.dtype
             )),
         );
+        let particles = ode_cfg.batch * ode_cfg.tokens;
+        if r.half_step_particles < particles {
+            fields.insert(
+                "reduced".into(),
+                json!(format!(
+                    "the O(h²) check's h/2 run ({} steps) integrated the first {} of the {} \
+                     particles to fit the CPU budget; h2_ratio compares the h and h/2 errors of \
+                     those particles (the check is per particle); the seed's h run (metric B, \
+                     energy_trajectory) used all {} (--half-step-particles {} runs the check on \
+                     all)",
+                    2 * ode_cfg.steps,
+                    r.half_step_particles,
+                    particles,
+                    particles,
+                    particles
+                )),
+            );
+        }
         let checks = vec![
             Check::new("max_drift", r.max_drift, Cmp::Lt, c.drift_target),
             Check::new(

@@ -32,6 +32,7 @@ pub mod adjoint;
 pub mod adjoint_gpu;
 pub mod energy;
 mod error;
+mod example;
 pub mod memory;
 pub mod perplexity;
 pub mod provenance;
@@ -42,6 +43,7 @@ mod session;
 pub mod throughput;
 
 pub use error::BenchError;
+pub use example::{example_main, ExampleArgs};
 pub use provenance::Provenance;
 pub use result::{
     fmt_num, quantile, Check, Cmp, KpiReport, KpiStatus, Millis, Stats, Summary, Timing,
