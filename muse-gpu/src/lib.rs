@@ -46,6 +46,7 @@ pub mod error;
 #[path = "../kernels/src/flag.rs"]
 pub mod flag;
 pub mod leapfrog;
+pub mod lm_ops;
 pub mod ode_kpi;
 pub mod resolvent;
 
