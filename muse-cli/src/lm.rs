@@ -80,7 +80,8 @@ pub enum KpiCommand {
 pub enum Device {
     /// The CPU (gemm + rayon).
     Cpu,
-    /// A CUDA GPU (not available for the language model yet).
+    /// A CUDA GPU (`lm eval` only; training runs on the CPU).
+    #[value(alias = "gpu")]
     Cuda,
 }
 
@@ -164,6 +165,9 @@ pub struct EvalArgs {
     /// Weight storage.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
+    /// Device (`gpu` or `cuda`: the forward pass on the GPU, cuBLAS + muse-gpu kernels).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
 }
 
 /// `muse lm score`.
@@ -281,6 +285,9 @@ fn load(dir: &std::path::Path) -> anyhow::Result<(Model<f32>, muse::lm::Tokenize
 }
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.device == Device::Cuda {
+        return run_eval_gpu(a);
+    }
     let (mut model, tok) = load(&a.checkpoint)?;
     if a.dtype == Dtype::F16 {
         model.round_weights_to_f16();
@@ -293,6 +300,45 @@ fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
         "checkpoint": a.checkpoint.display().to_string(),
         "data": a.data.display().to_string(),
         "dtype": format!("{:?}", a.dtype).to_lowercase(),
+        "seconds": secs,
+        "tokens_per_s": r.tokens as f64 / secs,
+        "result": r,
+    }))?;
+    if !r.ok {
+        anyhow::bail!(
+            "{} of {} batches had non-finite log-probabilities (excluded)",
+            r.failed_batches,
+            r.batches
+        );
+    }
+    Ok(())
+}
+
+/// `muse lm eval --device gpu`: the checkpoint's weights uploaded (f32, or f16 storage
+/// with f16 × f16 → f32 GEMMs), perplexity as on the CPU.
+fn run_eval_gpu(a: EvalArgs) -> anyhow::Result<()> {
+    use muse::lm::gpu::{evaluate as evaluate_gpu, GpuDtype, GpuLmError, GpuModel};
+    let (model, tok) = load(&a.checkpoint)?;
+    let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
+    let gpu = muse_gpu::Gpu::new(0)
+        .map_err(|e| usage(format!("--device gpu: no usable GPU ({e}); use --device cpu")))?;
+    let dtype = match a.dtype {
+        Dtype::F32 => GpuDtype::F32,
+        Dtype::F16 => GpuDtype::F16,
+    };
+    let gerr = |e: GpuLmError| match e {
+        GpuLmError::Lm(e) => lm_err(e),
+        other => anyhow::Error::new(other),
+    };
+    let mut g = GpuModel::new(&gpu, &model, dtype).map_err(gerr)?;
+    let t0 = std::time::Instant::now();
+    let r = evaluate_gpu(&mut g, &ids, a.batch, a.seq_len).map_err(gerr)?;
+    let secs = t0.elapsed().as_secs_f64();
+    print_json(&serde_json::json!({
+        "checkpoint": a.checkpoint.display().to_string(),
+        "data": a.data.display().to_string(),
+        "dtype": dtype.as_str(),
+        "device": gpu.device_name(),
         "seconds": secs,
         "tokens_per_s": r.tokens as f64 / secs,
         "result": r,

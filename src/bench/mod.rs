@@ -30,6 +30,8 @@
 pub mod adjoint;
 pub mod energy;
 mod error;
+#[cfg(feature = "gpu")]
+mod lm_gpu;
 pub mod memory;
 pub mod perplexity;
 pub mod provenance;

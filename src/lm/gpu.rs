@@ -23,6 +23,8 @@
 //! here panics on bad input.
 
 
+pub mod kpi;
+
 use super::data::eval_batches;
 use super::eval::{BatchStatus, EvalReport};
 use super::layernorm::{LayerNorm, LN_EPS};
