@@ -320,8 +320,11 @@ fn run_eval_gpu(a: EvalArgs) -> anyhow::Result<()> {
     use muse::lm::gpu::{evaluate as evaluate_gpu, GpuDtype, GpuLmError, GpuModel};
     let (model, tok) = load(&a.checkpoint)?;
     let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
-    let gpu = muse_gpu::Gpu::new(0)
-        .map_err(|e| usage(format!("--device gpu: no usable GPU ({e}); use --device cpu")))?;
+    let gpu = muse_gpu::Gpu::new(0).map_err(|e| {
+        usage(format!(
+            "--device gpu: no usable GPU ({e}); use --device cpu"
+        ))
+    })?;
     let dtype = match a.dtype {
         Dtype::F32 => GpuDtype::F32,
         Dtype::F16 => GpuDtype::F16,

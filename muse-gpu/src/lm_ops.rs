@@ -73,7 +73,11 @@ fn operand_len(trans: bool, rows: usize, cols: usize, ld: usize) -> Result<usize
             found: ld,
         });
     }
-    Ok(if r == 0 || c == 0 { 0 } else { ld * (c - 1) + r })
+    Ok(if r == 0 || c == 0 {
+        0
+    } else {
+        ld * (c - 1) + r
+    })
 }
 
 /// A GEMM's shape: transposes, sizes `(m, n, k)` and leading dimensions `(lda, ldb, ldc)`.
@@ -524,13 +528,7 @@ impl<'g> LmOps<'g> {
     ///
     /// # Errors
     /// Length mismatches; launch errors.
-    pub fn flow_residual(
-        &self,
-        x: &V<'_>,
-        qt: &V<'_>,
-        q0: &V<'_>,
-        out: &mut VM<'_>,
-    ) -> Result<()> {
+    pub fn flow_residual(&self, x: &V<'_>, qt: &V<'_>, q0: &V<'_>, out: &mut VM<'_>) -> Result<()> {
         let n = x.len();
         check("qt", n, qt.len())?;
         check("q0", n, q0.len())?;

@@ -14,7 +14,11 @@ fn open(dtype: &str) -> Result<(muse_gpu::Gpu, GpuDtype), String> {
     let dt = match dtype {
         "f16" => GpuDtype::F16,
         "f32" => GpuDtype::F32,
-        other => return Err(format!("dtype {other} is not implemented on the GPU (f16, f32)")),
+        other => {
+            return Err(format!(
+                "dtype {other} is not implemented on the GPU (f16, f32)"
+            ))
+        }
     };
     let gpu = muse_gpu::Gpu::new(0).map_err(|e| e.to_string())?;
     Ok((gpu, dt))

@@ -22,7 +22,6 @@
 //! Errors: [`GpuLmError`] (the model's own [`LmError`]s, or muse-gpu's [`GpuError`]); nothing
 //! here panics on bad input.
 
-
 pub mod kpi;
 
 use super::data::eval_batches;
@@ -354,11 +353,7 @@ impl<'g> GpuModel<'g> {
     }
 
     fn ensure_acts(&mut self, bsz: usize, n: usize) -> Result<(), GpuError> {
-        if self
-            .acts
-            .as_ref()
-            .is_some_and(|a| a.bsz == bsz && a.n == n)
-        {
+        if self.acts.as_ref().is_some_and(|a| a.bsz == bsz && a.n == n) {
             return Ok(());
         }
         self.acts = None;
@@ -560,8 +555,7 @@ fn mixer_forward(
     let (bsz, n) = (a.bsz, a.n);
     let rows = bsz * n;
     let h = m.b.len();
-    m.ln
-        .forward(ops, rows, &a.x, &mut a.ln, (&mut a.mean, &mut a.rstd))?;
+    m.ln.forward(ops, rows, &a.x, &mut a.ln, (&mut a.mean, &mut a.rstd))?;
     m.proj_in
         .forward(ops, rows, &a.ln, &mut a.x16, &mut a.a, None)?;
     for ch in 0..h {
