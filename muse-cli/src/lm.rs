@@ -80,7 +80,7 @@ pub enum KpiCommand {
 pub enum Device {
     /// The CPU (gemm + rayon).
     Cpu,
-    /// A CUDA GPU (`lm eval` only; training runs on the CPU).
+    /// A CUDA GPU (cuBLAS + muse-gpu kernels).
     #[value(alias = "gpu")]
     Cuda,
 }
@@ -238,11 +238,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn run_train(a: TrainArgs) -> anyhow::Result<()> {
-    if a.device == Device::Cuda {
-        return Err(usage(
-            "the language model trains on the CPU only (--device cpu)",
-        ));
-    }
     let stage = Stage::from_number(a.stage).map_err(lm_err)?;
     let (tok, train_ids) = tokenizer_from_file(&a.train).map_err(lm_err)?;
     let valid_ids = tok.encode(&read_text(&a.valid).map_err(lm_err)?);
@@ -268,7 +263,11 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         a.train.display(),
         train_ids.len()
     );
-    let report = train(&mut model, &train_ids, &valid_ids, &tc).map_err(lm_err)?;
+    let report = if a.device == Device::Cuda {
+        train_on_gpu(&mut model, &train_ids, &valid_ids, &tc)?
+    } else {
+        train(&mut model, &train_ids, &valid_ids, &tc).map_err(lm_err)?
+    };
     let meta = serde_json::json!({
         "train_file": a.train.display().to_string(),
         "valid_file": a.valid.display().to_string(),
@@ -312,6 +311,27 @@ fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `muse lm train --device gpu`: the same loop on the GPU (f32, cuBLAS + muse-gpu kernels,
+/// Stage 2 through muse-gpu's adjoint); the weights come back for the checkpoint.
+fn train_on_gpu(
+    model: &mut Model<f32>,
+    train_ids: &[u32],
+    valid_ids: &[u32],
+    tc: &TrainConfig,
+) -> anyhow::Result<muse::lm::train::TrainReport> {
+    use muse::lm::gpu::GpuLmError;
+    let gpu = muse_gpu::Gpu::new(0).map_err(|e| {
+        usage(format!(
+            "--device gpu: no usable GPU ({e}); use --device cpu"
+        ))
+    })?;
+    eprintln!("muse lm train: on {}", gpu.device_name());
+    muse::lm::gpu::train::train(&gpu, model, train_ids, valid_ids, tc).map_err(|e| match e {
+        GpuLmError::Lm(e) => lm_err(e),
+        other => anyhow::Error::new(other),
+    })
 }
 
 /// `muse lm eval --device gpu`: the checkpoint's weights uploaded (f32, or f16 storage

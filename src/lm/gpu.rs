@@ -23,6 +23,7 @@
 //! here panics on bad input.
 
 pub mod kpi;
+pub mod train;
 
 use super::data::eval_batches;
 use super::eval::{BatchStatus, EvalReport};
@@ -225,6 +226,7 @@ impl GMixer {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // a handful of blocks per model; boxing buys nothing
 #[derive(Debug)]
 enum GBlock {
     One {
