@@ -2,7 +2,7 @@
 //!
 //! A [`GpuModel`] is uploaded from a CPU [`Model<f32>`] (its parameter structs are read, not
 //! changed) and runs the same network as [`Model::forward`]:
-//! - matrix products (every [`Linear`](super::linear::Linear): the mixer's projections, the
+//! - matrix products (every `Linear`: the mixer's projections, the
 //!   feed-forward, the output head) through cuBLAS — f32 SGEMM, or with [`GpuDtype::F16`]
 //!   f16 weights on the device and f16 copies of the activations fed to `cublasGemmEx` with
 //!   f32 accumulation and f32 output;
