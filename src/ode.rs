@@ -17,7 +17,6 @@
 //! GELU potential, so that `V ≈ −K` and metric B, relative to `|H|`, becomes meaningless.
 
 mod gemm_mlp;
-pub mod io;
 
 pub use gemm_mlp::GemmMlp;
 

@@ -5,12 +5,13 @@
 //! (M, d) of `(q_T, p_T)`. OUT.npz holds `qT`, `pT`, the energy trajectory `H`
 //! (steps + 1, M) and, for `grad`, the gradients of `L = ⟨lq, q_T⟩ + ⟨lp, p_T⟩`: `g_q0`,
 //! `g_p0`, `g_W1`, `g_b1`, `g_w2`, `g_b2`, plus `recon_error` (max |x₀ rebuilt − x₀|),
-//! `stored_bytes` and `fallbacks`. Arrays are float64 unless `--dtype f32`.
+//! `stored_bytes` and `fallbacks`. Arrays are float64 unless `--dtype f32` (read and
+//! written through `muse::npy`, so errors name the file and the member).
 
 use crate::error::usage;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use muse::ode::io::{read_npz, write_npz, Array, Values};
+use muse::npy::{Array, NpyError, NpzReader, NpzWriter};
 use muse::ode::{AdjointConfig, EnergyConfig, GemmMlp, GEMM_TILE};
 use muse_core::adjoint::{
     backward, backward_scratch, backward_scratch_elem, forward, forward_scratch, Strategy,
@@ -21,7 +22,6 @@ use muse_core::integrator::{
     from_fixed, integrate, leapfrog_scratch, to_fixed, Fixed, Float, Stepper, Trace,
 };
 use muse_core::Real;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -52,6 +52,19 @@ pub struct CaseArgs {
     /// Compute and output type.
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     dtype: Dtype,
+    /// Where to compute: cpu, or gpu (muse-gpu: cuBLAS and Rust kernels over muse-core, f32
+    /// compute: needs --dtype f32 and the float integrator; same arrays out).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
+}
+
+/// Where `integrate`, `grad` and `kpi adjoint` compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    /// The CPU (muse-core, f64 or f32).
+    Cpu,
+    /// The GPU (muse-gpu, f32).
+    Gpu,
 }
 
 /// Arguments of `grad`.
@@ -96,14 +109,21 @@ pub enum Kpi {
         /// JSON output file (default stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// cpu (muse-core's byte accounting and CPU runs), or gpu (peak device bytes by
+        /// muse-gpu's tracker, Reversible vs StoreAll, gradients vs CPU f64).
+        #[arg(long, value_enum, default_value_t = Device::Cpu)]
+        device: Device,
     },
 }
 
 /// Compute type.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Dtype {
     F64,
     F32,
+    /// `--device gpu` only: f16 storage of the force's matrix-product operands (f32
+    /// accumulation, f32 states and output); `integrate` only.
+    F16,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -155,15 +175,15 @@ struct Case {
     lp: Vec<f64>,
 }
 
-fn take(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<Array> {
-    arrays
-        .remove(name)
-        .ok_or_else(|| usage(format!("the case has no array `{name}`")))
+/// A member as f64 with one of `ranks` (errors name the file and the member).
+fn member(r: &mut NpzReader, name: &str, ranks: &[usize]) -> anyhow::Result<Array<f64>> {
+    Ok(r.read::<f64>(name, ranks)?)
 }
 
-fn scalar(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<f64> {
-    let a = take(arrays, name)?;
-    if a.data.len() != 1 || a.shape.len() > 1 {
+/// A scalar member (shape `()` or `(1,)`).
+fn scalar(r: &mut NpzReader, name: &str) -> anyhow::Result<f64> {
+    let a = member(r, name, &[0, 1])?;
+    if a.data.len() != 1 {
         return Err(usage(format!(
             "`{name}` must be a scalar, has shape {:?}",
             a.shape
@@ -172,12 +192,21 @@ fn scalar(arrays: &mut HashMap<String, Array>, name: &str) -> anyhow::Result<f64
     Ok(a.data[0])
 }
 
-fn shaped(
-    arrays: &mut HashMap<String, Array>,
-    name: &str,
-    shape: &[usize],
-) -> anyhow::Result<Vec<f64>> {
-    let a = take(arrays, name)?;
+/// The step count: an integer scalar, or a float one with an integral value.
+fn steps_scalar(r: &mut NpzReader) -> anyhow::Result<f64> {
+    match r.read::<i64>("steps", &[0, 1]) {
+        Ok(a) if a.data.len() == 1 => Ok(a.data[0] as f64),
+        Ok(a) => Err(usage(format!(
+            "`steps` must be a scalar, has shape {:?}",
+            a.shape
+        ))),
+        Err(NpyError::DType { .. }) => scalar(r, "steps"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn shaped(r: &mut NpzReader, name: &str, shape: &[usize]) -> anyhow::Result<Vec<f64>> {
+    let a = member(r, name, &[shape.len()])?;
     if a.shape != shape {
         return Err(usage(format!(
             "`{name}` has shape {:?}, expected {shape:?}",
@@ -188,8 +217,8 @@ fn shaped(
 }
 
 fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
-    let mut a = read_npz(path).map_err(|e| usage(e.to_string()))?;
-    let w1 = take(&mut a, "W1")?;
+    let mut a = NpzReader::open(path)?;
+    let w1 = member(&mut a, "W1", &[2])?;
     let [h, d] = w1.shape[..] else {
         return Err(usage(format!(
             "`W1` must be 2-D (h, d), has shape {:?}",
@@ -199,7 +228,7 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
     let b1 = shaped(&mut a, "b1", &[h])?;
     let w2 = shaped(&mut a, "w2", &[h])?;
     let b2 = scalar(&mut a, "b2")?;
-    let q0a = take(&mut a, "q0")?;
+    let q0a = member(&mut a, "q0", &[2])?;
     let [m, dq] = q0a.shape[..] else {
         return Err(usage(format!(
             "`q0` must be 2-D (M, d), has shape {:?}",
@@ -210,7 +239,7 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
         return Err(usage(format!("`q0` has d = {dq}, but `W1` has d = {d}")));
     }
     let p0 = shaped(&mut a, "p0", &[m, d])?;
-    let steps = scalar(&mut a, "steps")?;
+    let steps = steps_scalar(&mut a)?;
     if !(steps >= 0.0 && steps.fract() == 0.0 && steps <= 1e9) {
         return Err(usage(format!(
             "`steps` must be a non-negative integer, got {steps}"
@@ -241,6 +270,27 @@ fn load_case(path: &Path, grad: bool) -> anyhow::Result<Case> {
         lq,
         lp,
     })
+}
+
+/// The values of an output array.
+enum Values {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+/// Writes the output arrays (errors name the file and the member).
+fn write_out(path: &Path, out: &Out) -> anyhow::Result<()> {
+    let mut w = NpzWriter::create(path)?;
+    for (name, shape, v) in out {
+        match v {
+            Values::F64(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+            Values::F32(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+            Values::I64(x) => w.add(name, &Array::new(shape.clone(), x.clone()))?,
+        }
+    }
+    w.finish()?;
+    Ok(())
 }
 
 fn ode_err(e: OdeError) -> anyhow::Error {
@@ -394,12 +444,20 @@ fn run_typed<R: Real>(
 
 fn run_case(args: &CaseArgs, grad: Option<(Strategy, f64)>) -> anyhow::Result<ExitCode> {
     let integ = parse_integrator(&args.integrator)?;
+    if args.device == Device::Gpu {
+        gpu::check_flags(integ, args.dtype, grad.is_some())?;
+    } else if args.dtype == Dtype::F16 {
+        return Err(usage(
+            "--dtype f16 (f16 storage of the matrix products) needs --device gpu",
+        ));
+    }
     let case = load_case(&args.input, grad.is_some())?;
-    let out = match args.dtype {
-        Dtype::F64 => run_typed::<f64>(&case, integ, grad)?,
-        Dtype::F32 => run_typed::<f32>(&case, integ, grad)?,
+    let out = match (args.device, args.dtype) {
+        (Device::Gpu, dtype) => gpu::run(&gpu::open()?, &case, grad, dtype == Dtype::F16)?,
+        (Device::Cpu, Dtype::F64) => run_typed::<f64>(&case, integ, grad)?,
+        (Device::Cpu, _) => run_typed::<f32>(&case, integ, grad)?,
     };
-    write_npz(&args.out, &out).with_context(|| "writing the output")?;
+    write_out(&args.out, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -438,7 +496,12 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let r = muse::ode::run_energy(&cfg)?;
             emit(serde_json::to_string_pretty(&r)?, &out)
         }
-        Command::Kpi(Kpi::Adjoint { quick, steps, out }) => {
+        Command::Kpi(Kpi::Adjoint {
+            quick,
+            steps,
+            out,
+            device,
+        }) => {
             let mut cfg = if quick {
                 AdjointConfig::quick()
             } else {
@@ -446,6 +509,9 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             };
             if let Some(s) = steps {
                 cfg.steps = s;
+            }
+            if device == Device::Gpu {
+                return gpu::kpi_adjoint(&cfg, &out);
             }
             let r = muse::ode::run_adjoint(&cfg, |row| {
                 eprintln!(
@@ -462,5 +528,166 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             })?;
             emit(serde_json::to_string_pretty(&r)?, &out)
         }
+    }
+}
+
+/// `integrate` and `grad` on the GPU (muse-gpu, f32): the same arrays as the CPU path.
+mod gpu {
+    use super::{Case, Dtype, Integrator, Out, Values};
+    use crate::error::usage;
+    use muse_core::adjoint::Strategy;
+    use muse_gpu::adjoint::{self as ga, Options};
+    use muse_gpu::leapfrog as gl;
+    use muse_gpu::{Gpu, GpuError};
+
+    /// `--device gpu` computes Float Leapfrog in f32.
+    pub(super) fn check_flags(integ: Integrator, dtype: Dtype, grad: bool) -> anyhow::Result<()> {
+        if let Integrator::Fixed(_) = integ {
+            return Err(usage(
+                "--device gpu: the fixed-point integrator runs on the CPU only (use --integrator float or --device cpu)",
+            ));
+        }
+        match (dtype, grad) {
+            (Dtype::F32, _) | (Dtype::F16, false) => Ok(()),
+            (Dtype::F16, true) => Err(usage(
+                "--dtype f16 (f16 storage) is implemented for `integrate` only; use --dtype f32 for `grad`",
+            )),
+            (Dtype::F64, _) => Err(usage(
+                "--device gpu computes in f32: use --dtype f32 (or f16 storage for `integrate`)",
+            )),
+        }
+    }
+
+    /// The GPU, or a one-line usage error (exit 2).
+    pub(super) fn open() -> anyhow::Result<Gpu> {
+        if !muse_gpu::driver_present() {
+            return Err(usage(
+                "--device gpu: no CUDA driver found (use --device cpu)",
+            ));
+        }
+        Gpu::new(0).map_err(|e| usage(format!("--device gpu: cannot open the GPU: {e}")))
+    }
+
+    /// Input-shaped errors (bad case, oversized batch, missing cuBLAS) exit 2; driver
+    /// failures exit 1.
+    fn gpu_err(e: GpuError) -> anyhow::Error {
+        match e {
+            GpuError::Ode(_)
+            | GpuError::LengthMismatch { .. }
+            | GpuError::TooLarge(_)
+            | GpuError::OutOfMemory { .. }
+            | GpuError::Unsupported(_)
+            | GpuError::Blas(_) => usage(format!("--device gpu: {e}")),
+            other => anyhow::Error::new(other).context("GPU"),
+        }
+    }
+
+    /// `muse ode kpi adjoint --device gpu`: the GPU rows as JSON.
+    pub(super) fn kpi_adjoint(
+        cfg: &muse::ode::AdjointConfig,
+        out: &Option<std::path::PathBuf>,
+    ) -> anyhow::Result<std::process::ExitCode> {
+        use muse::bench::adjoint::AdjointConfig as BenchConfig;
+        use muse::bench::adjoint_gpu;
+        let name = open()?.device_name().to_owned();
+        let Some((&first, _)) = cfg.steps.split_first() else {
+            return Err(usage("--steps: give at least one step count"));
+        };
+        if cfg.hidden != 4 * cfg.dim {
+            return Err(usage("--device gpu: the GPU KPI uses hidden = 4·dim"));
+        }
+        let bc = BenchConfig {
+            batch_size: cfg.batch,
+            seq_len: cfg.tokens,
+            d_model: cfg.dim,
+            dt: cfg.dt,
+            steps: first,
+            steps_sweep: cfg.steps.clone(),
+            reconstruction_threshold: cfg.threshold,
+            ..BenchConfig::default()
+        };
+        bc.validate().map_err(|e| usage(e.to_string()))?;
+        let rows = adjoint_gpu::rows(&bc, |r| {
+            eprintln!(
+                "{:>10} T={:<3} peak {:>12} B  stored {:>12} B  fwd {:8.2} ms  bwd {:8.2} ms  recon {:.2e}  fallbacks {}",
+                r.strategy, r.steps, r.peak_bytes, r.stored_bytes, r.forward_ms, r.backward_ms,
+                r.recon_error, r.fallbacks
+            )
+        })?;
+        let j = serde_json::json!({
+            "device": name,
+            "particles": cfg.batch * cfg.tokens,
+            "dim": cfg.dim,
+            "hidden": cfg.hidden,
+            "dt": cfg.dt,
+            "rows": rows.iter().map(adjoint_gpu::row_json).collect::<Vec<_>>(),
+        });
+        super::emit(serde_json::to_string_pretty(&j)?, out)
+    }
+
+    fn f32s(x: &[f64]) -> Vec<f32> {
+        x.iter().map(|&v| v as f32).collect()
+    }
+
+    /// Runs the case: `integrate` (with the energy trajectory) and, for `grad`, the
+    /// adjoint (whose `q_T, p_T` are the output; `H` comes from the integrate run).
+    pub(super) fn run(
+        gpu: &Gpu,
+        c: &Case,
+        grad: Option<(Strategy, f64)>,
+        f16: bool,
+    ) -> anyhow::Result<Out> {
+        let (m, d, h) = (c.m, c.d, c.h);
+        let params = f32s(&c.params);
+        let (q0, p0) = (f32s(&c.q0), f32s(&c.p0));
+        let dt = c.dt as f32;
+        let storage = if f16 {
+            gl::Storage::F16
+        } else {
+            gl::Storage::F32
+        };
+        let it = gl::integrate_with(gpu, d, h, &params, &q0, &p0, dt, c.steps, true, storage)
+            .map_err(gpu_err)?;
+        let mut out: Out = Vec::new();
+        let v = |x: &[f32]| Values::F32(x.to_vec());
+        match grad {
+            None => {
+                out.push(("qT", vec![m, d], v(&it.q)));
+                out.push(("pT", vec![m, d], v(&it.p)));
+            }
+            Some((strategy, threshold)) => {
+                let o = Options {
+                    strategy,
+                    threshold: threshold as f32,
+                    tile: None,
+                };
+                let (lq, lp) = (f32s(&c.lq), f32s(&c.lp));
+                let g = ga::grad(gpu, d, h, &params, &q0, &p0, dt, c.steps, &lq, &lp, o)
+                    .map_err(gpu_err)?;
+                let gt = &g.g_theta;
+                out.push(("qT", vec![m, d], v(&g.q)));
+                out.push(("pT", vec![m, d], v(&g.p)));
+                out.push(("g_q0", vec![m, d], v(&g.g_q0)));
+                out.push(("g_p0", vec![m, d], v(&g.g_p0)));
+                out.push(("g_W1", vec![h, d], v(&gt[..h * d])));
+                out.push(("g_b1", vec![h], v(&gt[h * d..h * d + h])));
+                out.push(("g_w2", vec![h], v(&gt[h * d + h..h * d + 2 * h])));
+                out.push(("g_b2", vec![], v(&gt[h * d + 2 * h..])));
+                out.push(("recon_error", vec![], v(&[g.report.recon_error as f32])));
+                out.push((
+                    "stored_bytes",
+                    vec![],
+                    Values::I64(vec![g.report.stored_bytes as i64]),
+                ));
+                out.push((
+                    "fallbacks",
+                    vec![],
+                    Values::I64(vec![g.report.fallbacks as i64]),
+                ));
+            }
+        }
+        let hh = it.energy.unwrap_or_default();
+        out.push(("H", vec![c.steps + 1, m], v(&hh)));
+        Ok(out)
     }
 }

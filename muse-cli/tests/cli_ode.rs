@@ -3,7 +3,7 @@
 
 use muse::core::hamiltonian::MlpPotential;
 use muse::core::integrator::{leapfrog, leapfrog_scratch};
-use muse::ode::io::{read_npz, write_npz, Array, Values};
+use muse::npy::{Array, NpyError, NpzReader, NpzWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,34 +63,48 @@ impl Case {
         &self.arrays.iter().find(|a| a.0 == name).unwrap().2
     }
     fn write(&self, path: &Path) {
-        let arrays: Vec<(&str, Vec<usize>, Values)> = self
-            .arrays
-            .iter()
-            .map(|(n, s, v)| {
-                let v = if *n == "steps" {
-                    Values::I64(v.iter().map(|&x| x as i64).collect())
-                } else {
-                    Values::F64(v.clone())
-                };
-                (*n, s.clone(), v)
-            })
-            .collect();
-        write_npz(path, &arrays).unwrap();
+        let mut w = NpzWriter::create(path).unwrap();
+        for (n, s, v) in &self.arrays {
+            if *n == "steps" {
+                let v = v.iter().map(|&x| x as i64).collect();
+                w.add(n, &Array::new(s.clone(), v)).unwrap();
+            } else {
+                w.add(n, &Array::new(s.clone(), v.clone())).unwrap();
+            }
+        }
+        w.finish().unwrap();
     }
 }
 
+/// Every array of an output archive as f64 (integer members widened).
+fn read_npz(path: &Path) -> HashMap<String, Array<f64>> {
+    let mut r = NpzReader::open(path).unwrap();
+    let mut out = HashMap::new();
+    for name in r.names() {
+        let a = match r.read::<f64>(&name, &[0, 1, 2]) {
+            Ok(a) => a,
+            Err(NpyError::DType { .. }) => {
+                let a = r.read::<i64>(&name, &[0, 1, 2]).unwrap();
+                Array::new(a.shape, a.data.iter().map(|&x| x as f64).collect())
+            }
+            Err(e) => panic!("{e}"),
+        };
+        out.insert(name, a);
+    }
+    out
+}
+
 fn muse(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_muse"))
-        .args(args)
-        .output()
-        .unwrap();
+    // MUSE_BIN: the binary when the test runs away from its build tree (the GPU machine).
+    let bin = std::env::var("MUSE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_muse").into());
+    let out = Command::new(bin).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
-fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String, Array> {
+fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String, Array<f64>> {
     let d = dir();
     let (inp, out) = (
         d.join(format!("{name}.npz")),
@@ -108,7 +122,7 @@ fn run_ok(case: &Case, name: &str, extra: &[&str], sub: &str) -> HashMap<String,
     args.extend_from_slice(extra);
     let (code, err) = muse(&args);
     assert_eq!(code, 0, "{err}");
-    read_npz(&out).unwrap()
+    read_npz(&out)
 }
 
 #[test]
@@ -273,4 +287,115 @@ fn bad_input_exits_with_code_2() {
         "/tmp/x.npz",
     ]);
     assert_eq!(code, 2);
+}
+
+/// ‖a − b‖ / ‖b‖.
+fn rel(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den.max(f64::MIN_POSITIVE)).sqrt()
+}
+
+/// `--device gpu`: flags it cannot honour and a missing driver are one-line errors with
+/// exit 2; with a driver, the same arrays as the CPU f64 path within f32 rounding.
+#[test]
+fn device_gpu_matches_the_cpu_f64_or_exits_2() {
+    // 37 particles: not a multiple of the block (256) nor of any tile.
+    let case = Case::new(5, 7, 37, 10, 0.05);
+    let gpu = ["--device", "gpu", "--dtype", "f32"];
+    expect_usage(&case, "gpu_f64", "grad", &["--device", "gpu"]);
+    expect_usage(
+        &case,
+        "gpu_fixed",
+        "integrate",
+        &[
+            "--device",
+            "gpu",
+            "--dtype",
+            "f32",
+            "--integrator",
+            "fixed:40",
+        ],
+    );
+    expect_usage(&case, "f16_cpu", "integrate", &["--dtype", "f16"]);
+    expect_usage(
+        &case,
+        "gpu_f16_grad",
+        "grad",
+        &["--device", "gpu", "--dtype", "f16"],
+    );
+    if !muse_gpu::driver_present() {
+        expect_usage(&case, "gpu_none", "grad", &gpu);
+        println!("no CUDA driver: --device gpu exits 2 (checked)");
+        return;
+    }
+    expect_usage(&case.set("dt", vec![], vec![0.0]), "gpu_dt0", "grad", &gpu);
+    let case = Case::new(5, 7, 37, 10, 0.05);
+    let cpu_i = run_ok(&case, "cpu_i", &[], "integrate");
+    let gpu_i = run_ok(&case, "gpu_i", &gpu, "integrate");
+    for name in ["qT", "pT", "H"] {
+        assert_eq!(gpu_i[name].shape, cpu_i[name].shape, "{name}");
+        let e = rel(&gpu_i[name].data, &cpu_i[name].data);
+        println!("integrate {name}: rel {e:.2e}");
+        assert!(e < 1e-5, "integrate {name}: {e}");
+    }
+    // f16 storage of the force's matrix products: f16 rounding (2^-11) per evaluation.
+    let f16_i = run_ok(
+        &case,
+        "gpu_f16_i",
+        &["--device", "gpu", "--dtype", "f16"],
+        "integrate",
+    );
+    for name in ["qT", "pT", "H"] {
+        let e = rel(&f16_i[name].data, &cpu_i[name].data);
+        println!("integrate f16 storage {name}: rel {e:.2e}");
+        assert!(e < 5e-3, "integrate f16 {name}: {e}");
+    }
+    let cpu_g = run_ok(&case, "cpu_g", &["--strategy", "store-all"], "grad");
+    for strategy in ["reversible", "store-all", "checkpointed:3"] {
+        let mut extra = gpu.to_vec();
+        extra.extend(["--strategy", strategy]);
+        let g = run_ok(&case, &format!("gpu_{strategy}"), &extra, "grad");
+        for name in ["qT", "pT", "H", "g_q0", "g_p0", "g_W1", "g_b1", "g_w2"] {
+            assert_eq!(g[name].shape, cpu_g[name].shape, "{name}");
+            let e = rel(&g[name].data, &cpu_g[name].data);
+            println!("grad {strategy} {name}: rel {e:.2e}");
+            assert!(e < 1e-5, "grad {strategy} {name}: {e}");
+        }
+        assert_eq!(g["g_b2"].data, vec![0.0]);
+        assert_eq!(g["fallbacks"].data[0], 0.0);
+    }
+}
+
+/// Read errors come from `muse::npy`: they name the archive and the member.
+#[test]
+fn npz_errors_name_the_file_and_member() {
+    let d = dir();
+    let (inp, out) = (d.join("named.npz"), d.join("named_out.npz"));
+    Case::new(3, 4, 2, 5, 0.1).without("b1").write(&inp);
+    let args = [
+        "ode",
+        "integrate",
+        "--input",
+        inp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, err) = muse(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("named.npz") && err.contains("b1"),
+        "names the file and the member: {err}"
+    );
+    let missing = d.join("does_not_exist.npz");
+    let (code, err) = muse(&[
+        "ode",
+        "integrate",
+        "--input",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does_not_exist.npz"), "{err}");
 }

@@ -3,17 +3,25 @@
 //! product per state, weights `h/2, h, …, h, h/2`, the parameter gradient of
 //! `L = ⟨lq, q_T⟩ + ⟨lp, p_T⟩` accumulated on the device.
 //!
-//! Strategies ([`Strategy`], muse-core's enum):
-//! - `Reversible`: the device keeps `x0` (for the reconstruction check) and rebuilds
-//!   `x_{k−1} = Φ_{−h}(x_k)` in place in the forward's own `q, p, f` buffers: O(1) states.
-//! - `StoreAll`: a tape of every state `x_0..x_{T−1}` and the activations `u = W1q + b1` of
-//!   all `T + 1` force evaluations (what a tape-based autodiff keeps); the sweep reuses the
-//!   activations instead of recomputing `W1 q`.
-//! - `Checkpointed`: not implemented on the GPU ([`GpuError::Unsupported`]).
+//! Strategies ([`Strategy`], muse-core's enum). For all three, `x0` stays where the caller
+//! holds it, on the host (the reconstruction check, the fallback and the last product of the
+//! sweep upload or download it); what the device keeps is:
+//! - `Reversible`: nothing beyond the working set. The forward and the backward run as fused
+//!   passes ([`OdeGpu::pass`]): the force of a tile lives in a `tile × d` buffer, and the
+//!   backward rebuilds `x_{k−1} = Φ_{−h}(x_k)` in place in `q, p`, tile by tile, running the
+//!   Hessian–vector product at each rebuilt state inside the same tile loop (reusing the
+//!   force stage's `W1 q + b1`). O(1) states: `q, p, λ_p, μ`.
+//! - `StoreAll`: what a tape-based autodiff keeps (muse-core's definition): a tape of the
+//!   states `x_1..x_{T−1}` (`x_0` is the input) and the activations `u = W1q + b1` of all
+//!   `T + 1` force evaluations; the sweep reuses the activations instead of recomputing `W1 q`.
+//! - `Checkpointed { every }`: the states `x_every, x_2every, …` (below `T`); the sweep
+//!   recomputes each state from its checkpoint (at most `every − 1` steps per state: `O(T·k)`
+//!   steps, where muse-core's CPU sweep recomputes a segment once into a buffer of `k`
+//!   positions per tile). Gradients bit-identical to `Reversible`'s fallback path.
 //!
 //! **Reconstruction check and fallback** (Reversible): after the sweep the rebuilt `x0` is
-//! compared with the stored one, `error = max |x0_rebuilt − x0|`; above `threshold` (or NaN)
-//! the gradient is recomputed inside the same call from the stored `x0` by forward
+//! downloaded and compared with the caller's, `error = max |x0_rebuilt − x0|`; above
+//! `threshold` (or NaN) the gradient is recomputed inside the same call from `x0` by forward
 //! recomputation (`x_{k−1}` from `x0` for every `k`: `T(T+1)/2` steps, no extra memory), and
 //! the event is reported. Policy as muse-core: stateless, every call starts with the
 //! strategy it is given. (On the GPU the check is over the whole batch, so a fallback
@@ -21,8 +29,9 @@
 //!
 //! **Memory** is measured, not estimated: [`AdjointReport::peak_bytes`] is the memory
 //! tracker's peak over the call (every device buffer of the call: parameters, states, tape,
-//! activations, hidden tiles, gradients), [`AdjointReport::stored_bytes`] the tape alone.
-//! cuBLAS's own workspace is not allocated through muse-gpu and not counted.
+//! activations, hidden tiles, gradients), [`AdjointReport::stored_bytes`] the device tape alone.
+//! cuBLAS's own workspace is not allocated through muse-gpu and not counted. The hidden tile
+//! defaults to [`crate::leapfrog::GRAD_TILE_BYTES`] per buffer for every strategy.
 
 use std::time::Instant;
 
@@ -32,7 +41,7 @@ use muse_core::hamiltonian::{OdeArg, OdeError};
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
-use crate::leapfrog::{batch, check_dt, OdeGpu};
+use crate::leapfrog::{batch, check_dt, AtState, Hvp, OdeGpu};
 
 /// What [`grad`] reports next to the gradient.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -73,11 +82,11 @@ pub struct Gradients {
 /// Options of [`grad`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Options {
-    /// Memory strategy (`Reversible` or `StoreAll`).
+    /// Memory strategy.
     pub strategy: Strategy,
     /// Reconstruction threshold (absolute; default `muse_core::adjoint::DEFAULT_THRESHOLD`).
     pub threshold: f32,
-    /// Particles per hidden tile (`None`: [`crate::leapfrog::DEFAULT_TILE_BYTES`]).
+    /// Particles per hidden tile (`None`: [`crate::leapfrog::GRAD_TILE_BYTES`] per buffer).
     pub tile: Option<usize>,
 }
 
@@ -91,11 +100,14 @@ impl Default for Options {
     }
 }
 
-/// Where the sweep takes `q_{k−1}` from.
+/// Where the sweep takes `q_{k−1}` from (besides the fused Reversible sweep).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
-    Reversible,
+    /// From `x0` (the host's input) by forward recomputation.
     Recompute,
+    /// From the nearest checkpoint by forward recomputation.
+    Checkpointed(usize),
+    /// From the tape (and the activations).
     StoreAll,
 }
 
@@ -105,22 +117,14 @@ struct Run<'a, 'g> {
     steps: usize,
     md: usize,
     mh: usize,
+    /// `x0` on the host (the caller's input).
+    x0: (&'a [f32], &'a [f32]),
 }
 
 impl Run<'_, '_> {
-    /// The adjoint sweep: on entry `q, p` hold `x_T` (and `f = F(q_T)` for the Reversible
-    /// source); on exit `mu = ∂L/∂q0`,
-    /// `lamp = ∂L/∂p0`, `g = ∂L/∂θ`.
-    #[allow(clippy::too_many_arguments)]
-    fn sweep(
+    /// Starts the sweep: `lamp = lp`, `mu = lq`, `g = 0`.
+    fn start(
         &mut self,
-        src: Source,
-        (q, p, f): (
-            &mut CudaSlice<f32>,
-            &mut CudaSlice<f32>,
-            &mut CudaSlice<f32>,
-        ),
-        (tape, acts): (&CudaSlice<f32>, &CudaSlice<f32>),
         (lq, lp): (&[f32], &[f32]),
         (lamp, mu, g): (
             &mut CudaSlice<f32>,
@@ -128,14 +132,71 @@ impl Run<'_, '_> {
             &mut CudaSlice<f32>,
         ),
     ) -> Result<()> {
-        let gpu = self.e.gpu();
-        let (dt, md, mh) = (self.dt, self.md, self.mh);
-        gpu.stream().memcpy_htod(lp, lamp)?;
-        gpu.stream().memcpy_htod(lq, mu)?;
-        gpu.stream().memset_zeros(g)?;
+        let s = self.e.gpu().stream();
+        s.memcpy_htod(lp, lamp)?;
+        s.memcpy_htod(lq, mu)?;
+        s.memset_zeros(g)?;
+        Ok(())
+    }
+
+    /// The fused Reversible sweep: on entry `q, p` hold `x_T`; the passes `k = T..0` of
+    /// Leapfrog with `−h` rebuild `x_{k−1}` tile by tile and run the Hessian–vector product
+    /// (weight `h/2` at `k = T` and `k = 0`, `h` between) and `λ += hμ` (`k ≥ 1`) at each
+    /// state. On exit `q, p` hold the rebuilt `x0`.
+    fn reversible(
+        &mut self,
+        (q, p): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
+        l: (&[f32], &[f32]),
+        (lamp, mu, g): (
+            &mut CudaSlice<f32>,
+            &mut CudaSlice<f32>,
+            &mut CudaSlice<f32>,
+        ),
+    ) -> Result<()> {
+        self.start(l, (&mut *lamp, &mut *mu, &mut *g))?;
+        let (dt, steps) = (self.dt, self.steps);
+        let half = 0.5 * dt;
+        for k in (0..=steps).rev() {
+            let a = if k == steps { 0.0 } else { -half };
+            let (b, c) = if k == 0 { (0.0, 0.0) } else { (-half, -dt) };
+            let w = if k == steps || k == 0 { half } else { dt };
+            let at = AtState {
+                hvp: Some(Hvp {
+                    lam: &mut *lamp,
+                    mu: &mut *mu,
+                    g: &mut *g,
+                    c: -w,
+                    lam_dt: if k > 0 { dt } else { 0.0 },
+                }),
+                ..AtState::default()
+            };
+            self.e.pass(q, p, a, b, c, at)?;
+        }
+        Ok(())
+    }
+
+    /// The sweep over stored or recomputed states: on entry `q` holds `q_T` (and, for
+    /// `StoreAll`, `acts` the activations of every force evaluation); on exit
+    /// `mu = ∂L/∂q0`, `lamp = ∂L/∂p0`, `g = ∂L/∂θ`.
+    #[allow(clippy::too_many_arguments)]
+    fn sweep(
+        &mut self,
+        src: Source,
+        (q, p): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
+        (tape, acts): (&CudaSlice<f32>, &CudaSlice<f32>),
+        l: (&[f32], &[f32]),
+        (lamp, mu, g): (
+            &mut CudaSlice<f32>,
+            &mut CudaSlice<f32>,
+            &mut CudaSlice<f32>,
+        ),
+    ) -> Result<()> {
+        self.start(l, (&mut *lamp, &mut *mu, &mut *g))?;
         if self.steps == 0 {
             return Ok(());
         }
+        let gpu = self.e.gpu();
+        let (dt, md, mh) = (self.dt, self.md, self.mh);
         let half = 0.5 * dt;
         {
             let act = (src == Source::StoreAll)
@@ -154,27 +215,41 @@ impl Run<'_, '_> {
             self.e.axpy(&mut lamp.slice_mut(..), &mu.slice(..), dt)?;
             let c = if k > 1 { dt } else { half };
             let j = k - 1;
-            match src {
-                Source::Reversible => {
-                    self.e.step(q, p, f, -dt, None, None)?;
+            // The checkpoint (or x0) the state is recomputed from: index and steps to go.
+            let from = match src {
+                Source::Recompute => Some((0, j)),
+                Source::Checkpointed(every) => Some((j / every, j % every)),
+                Source::StoreAll => None,
+            };
+            match from {
+                Some((0, n)) => {
+                    gpu.stream().memcpy_htod(self.x0.0, q)?;
+                    gpu.stream().memcpy_htod(self.x0.1, p)?;
+                    self.e.advance(q, p, dt, n)?;
                     self.e
                         .hvp_acc(&q.slice(..), None, &lamp.slice(..), mu, -c, g, -c)?;
                 }
-                Source::Recompute => {
-                    gpu.stream().memcpy_dtod(&tape.slice(..md), q)?;
-                    gpu.stream().memcpy_dtod(&tape.slice(md..2 * md), p)?;
-                    self.e.force(&q.slice(..), f, None, None)?;
-                    for _ in 0..j {
-                        self.e.step(q, p, f, dt, None, None)?;
-                    }
+                Some((i, n)) => {
+                    let o = (i - 1) * 2 * md;
+                    gpu.stream().memcpy_dtod(&tape.slice(o..o + md), q)?;
+                    gpu.stream()
+                        .memcpy_dtod(&tape.slice(o + md..o + 2 * md), p)?;
+                    self.e.advance(q, p, dt, n)?;
                     self.e
                         .hvp_acc(&q.slice(..), None, &lamp.slice(..), mu, -c, g, -c)?;
                 }
-                Source::StoreAll => {
-                    let x = tape.slice(j * 2 * md..j * 2 * md + md);
+                None => {
                     let a = acts.slice(j * mh..(j + 1) * mh);
-                    self.e
-                        .hvp_acc(&x, Some(&a), &lamp.slice(..), mu, -c, g, -c)?;
+                    if j == 0 {
+                        gpu.stream().memcpy_htod(self.x0.0, q)?;
+                        self.e
+                            .hvp_acc(&q.slice(..), Some(&a), &lamp.slice(..), mu, -c, g, -c)?;
+                    } else {
+                        let o = (j - 1) * 2 * md;
+                        let x = tape.slice(o..o + md);
+                        self.e
+                            .hvp_acc(&x, Some(&a), &lamp.slice(..), mu, -c, g, -c)?;
+                    }
                 }
             }
         }
@@ -190,7 +265,7 @@ impl Run<'_, '_> {
 /// # Errors
 /// Shapes ([`GpuError::LengthMismatch`]), bad parameters, `dt`, non-finite inputs or
 /// cotangents, a non-finite trajectory, a negative/NaN threshold ([`GpuError::Ode`]),
-/// `Checkpointed` ([`GpuError::Unsupported`]), out of memory, driver or cuBLAS errors.
+/// `Checkpointed { every: 0 }` ([`GpuError::Ode`]), out of memory, driver or cuBLAS errors.
 #[allow(clippy::too_many_arguments)]
 pub fn grad(
     gpu: &Gpu,
@@ -208,10 +283,8 @@ pub fn grad(
     if d == 0 || h == 0 {
         return Err(OdeError::BadConfig.into());
     }
-    if let Strategy::Checkpointed { .. } = opts.strategy {
-        return Err(GpuError::Unsupported(
-            "the Checkpointed strategy is not implemented on the GPU (use Reversible or StoreAll)",
-        ));
+    if let Strategy::Checkpointed { every: 0 } = opts.strategy {
+        return Err(OdeError::BadConfig.into());
     }
     if opts.threshold.partial_cmp(&0.0).is_none_or(|o| o.is_lt()) {
         return Err(OdeError::BadConfig.into());
@@ -249,50 +322,44 @@ pub fn grad(
     }
     let mh = m * h;
     let store_all = opts.strategy == Strategy::StoreAll && steps > 0;
+    // Device tapes; x0 itself stays on the host (the caller's input) for every strategy.
     let (tape_len, act_len) = match opts.strategy {
-        Strategy::StoreAll if steps > 0 => (steps * 2 * md, (steps + 1) * mh),
-        Strategy::StoreAll => (0, 0),
-        _ => (2 * md, 0),
+        Strategy::StoreAll if steps > 0 => ((steps - 1) * 2 * md, (steps + 1) * mh),
+        Strategy::Checkpointed { every } => ((steps.saturating_sub(1) / every) * 2 * md, 0),
+        _ => (0, 0),
     };
+    let tile = opts
+        .tile
+        .unwrap_or(crate::leapfrog::GRAD_TILE_BYTES / (4 * h))
+        .max(1);
     let base = gpu.tracker().current_bytes();
     gpu.tracker().reset_peak();
-    let mut e = OdeGpu::new(gpu, d, h, params, m, opts.tile)?;
+    let mut e = OdeGpu::new(gpu, d, h, params, m, Some(tile))?;
     let mut tape = gpu.alloc::<f32>(tape_len)?;
     let mut acts = gpu.alloc::<f32>(act_len)?;
     let mut q = gpu.upload(q0)?;
     let mut p = gpu.upload(p0)?;
-    let mut f = gpu.alloc::<f32>(md)?;
 
-    // Forward.
+    // Forward: fused passes k = 0..=T (the hooks store what the strategy keeps at x_k).
     let t0 = Instant::now();
-    if opts.strategy == Strategy::Reversible {
-        gpu.stream().memcpy_dtod(&*q, &mut tape.slice_mut(..md))?;
-        gpu.stream()
-            .memcpy_dtod(&*p, &mut tape.slice_mut(md..2 * md))?;
-    }
+    let half = 0.5 * dt;
     if steps > 0 {
-        e.force(
-            &q.slice(..),
-            &mut f,
-            store_all.then_some((&mut *acts, 0)),
-            None,
-        )?;
-        for k in 1..=steps {
-            if store_all {
-                let j = k - 1;
-                gpu.stream()
-                    .memcpy_dtod(&*q, &mut tape.slice_mut(j * 2 * md..j * 2 * md + md))?;
-                gpu.stream()
-                    .memcpy_dtod(&*p, &mut tape.slice_mut(j * 2 * md + md..(j + 1) * 2 * md))?;
-            }
-            e.step(
-                &mut q,
-                &mut p,
-                &mut f,
-                dt,
-                store_all.then_some((&mut *acts, k * mh)),
-                None,
-            )?;
+        for k in 0..=steps {
+            let a = if k == 0 { 0.0 } else { half };
+            let (b, c) = if k == steps { (0.0, 0.0) } else { (half, dt) };
+            let slot = match opts.strategy {
+                Strategy::StoreAll if (1..steps).contains(&k) => Some(k - 1),
+                Strategy::Checkpointed { every } if k < steps && k > 0 && k % every == 0 => {
+                    Some(k / every - 1)
+                }
+                _ => None,
+            };
+            let at = AtState {
+                acts: store_all.then_some((&mut *acts, k * mh)),
+                tape: slot.map(|s| (&mut *tape, s * 2 * md)),
+                hvp: None,
+            };
+            e.pass(&mut q, &mut p, a, b, c, at)?;
         }
         e.check_finite(&q, &p, steps)?;
     }
@@ -305,36 +372,40 @@ pub fn grad(
     let mut lamp = gpu.alloc::<f32>(md)?;
     let mut mu = gpu.alloc::<f32>(md)?;
     let mut g = gpu.alloc::<f32>(e.param_len())?;
-    let src = match opts.strategy {
-        Strategy::StoreAll => Source::StoreAll,
-        _ => Source::Reversible,
-    };
     let mut run = Run {
         e: &mut e,
         dt,
         steps,
         md,
         mh,
+        x0: (q0, p0),
     };
-    run.sweep(
-        src,
-        (&mut q, &mut p, &mut f),
-        (&tape, &acts),
-        (lq, lp),
-        (&mut lamp, &mut mu, &mut g),
-    )?;
+    let bufs = (&mut *lamp, &mut *mu, &mut *g);
     let mut report = AdjointReport {
         stored_bytes: (tape_len + act_len) * 4,
         ..AdjointReport::default()
     };
-    if src == Source::Reversible && steps > 0 {
-        let eq = run.e.max_abs_diff(&q.slice(..), &tape.slice(..md))?;
-        let ep = run.e.max_abs_diff(&p.slice(..), &tape.slice(md..2 * md))?;
-        let err = if eq.is_nan() || ep.is_nan() {
-            f32::NAN
-        } else {
-            eq.max(ep)
-        };
+    match opts.strategy {
+        Strategy::Reversible => run.reversible((&mut q, &mut p), (lq, lp), bufs)?,
+        Strategy::StoreAll => run.sweep(
+            Source::StoreAll,
+            (&mut q, &mut p),
+            (&tape, &acts),
+            (lq, lp),
+            bufs,
+        )?,
+        Strategy::Checkpointed { every } => run.sweep(
+            Source::Checkpointed(every),
+            (&mut q, &mut p),
+            (&tape, &acts),
+            (lq, lp),
+            bufs,
+        )?,
+    }
+    if opts.strategy == Strategy::Reversible && steps > 0 {
+        // The check against x0 on the host: download the rebuilt x0.
+        let (qr, pr) = (gpu.download(&q)?, gpu.download(&p)?);
+        let err = max_abs_diff(&qr, q0).max_nan(max_abs_diff(&pr, p0));
         report.recon_error = err as f64;
         if err.partial_cmp(&opts.threshold).is_none_or(|o| o.is_gt()) {
             let ev = FallbackEvent {
@@ -346,13 +417,12 @@ pub fn grad(
             };
             report.fallbacks = 1;
             report.first_fallback = Some(ev);
-            // The first sweep left the rebuilt x0 in q, p: restore x_T (the sweep's entry state;
-            // `f` is not read by the Recompute source).
+            // Restore x_T, the sweep's entry state.
             gpu.stream().memcpy_htod(&q_t, &mut *q)?;
             gpu.stream().memcpy_htod(&p_t, &mut *p)?;
             run.sweep(
                 Source::Recompute,
-                (&mut q, &mut p, &mut f),
+                (&mut q, &mut p),
                 (&tape, &acts),
                 (lq, lp),
                 (&mut lamp, &mut mu, &mut g),
@@ -381,4 +451,27 @@ pub fn grad(
         g_theta,
         report,
     })
+}
+
+/// `max |a − b|` on the host, NaN if any difference is NaN.
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, MaxNan::max_nan)
+}
+
+/// `max` that propagates NaN.
+trait MaxNan {
+    fn max_nan(self, o: Self) -> Self;
+}
+
+impl MaxNan for f32 {
+    fn max_nan(self, o: f32) -> f32 {
+        if self.is_nan() || o.is_nan() {
+            f32::NAN
+        } else {
+            self.max(o)
+        }
+    }
 }

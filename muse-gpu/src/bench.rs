@@ -149,7 +149,7 @@ impl BenchConfig {
         for n in [256, 512, 1024, 2048, 4096] {
             cases.push(case(Diag, "f32", 16, n, block));
         }
-        for t in [64, 128, 256] {
+        for t in [128, 256, 512] {
             cases.push(case(Diag, "f32", 16, 4096, threads(t)));
         }
         cases.extend([
@@ -157,18 +157,17 @@ impl BenchConfig {
             case(Diag, "f16", 16, 4096, block),
             case(Causal, "f32", 16, 4096, block),
             case(Vjp, "f32", 16, 4096, block),
-            case(Vjp, "f32", 16, 4096, threads(128)),
+            case(Vjp, "f32", 16, 4096, threads(256)),
             case(CausalVjp, "f32", 16, 4096, block),
             case(Vjp, "f32", 16, 4096, rows),
             case(Diag, "f32", 16384, 4096, rows),
-            case(Diag, "f32", 16384, 4096, threads(64)),
-            case(Diag, "f32", 16384, 4096, threads(32)),
-            case(Diag, "f16", 16384, 4096, threads(64)),
+            case(Diag, "f32", 16384, 4096, block),
+            case(Diag, "f16", 16384, 4096, block),
             case(Causal, "f32", 16384, 4096, rows),
-            case(Causal, "f32", 16384, 4096, threads(64)),
+            case(Causal, "f32", 16384, 4096, block),
             case(Vjp, "f32", 16384, 4096, rows),
             case(Vjp, "f32", 16384, 4096, threads(64)),
-            case(CausalVjp, "f32", 16384, 4096, threads(64)),
+            case(CausalVjp, "f32", 16384, 4096, rows),
         ]);
         BenchConfig {
             warmup: 10,

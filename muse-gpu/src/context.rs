@@ -118,6 +118,7 @@ pub struct Gpu {
     tracker: Arc<MemoryTracker>,
     name: String,
     sm_count: usize,
+    max_shared: usize,
 }
 
 impl Gpu {
@@ -172,6 +173,11 @@ impl Gpu {
         let sm_count = ctx
             .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?
             as usize;
+        let max_shared = ctx
+            .attribute(
+                sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+            )?
+            .max(0) as usize;
         Ok(Gpu {
             ctx,
             stream,
@@ -180,6 +186,7 @@ impl Gpu {
             tracker: Arc::new(MemoryTracker::default()),
             name,
             sm_count,
+            max_shared,
         })
     }
 
@@ -201,6 +208,11 @@ impl Gpu {
     /// Number of streaming multiprocessors.
     pub fn sm_count(&self) -> usize {
         self.sm_count
+    }
+
+    /// The most dynamic shared memory one block may use (bytes, after opting in).
+    pub fn max_shared_bytes(&self) -> usize {
+        self.max_shared
     }
 
     /// The memory tracker of this context.

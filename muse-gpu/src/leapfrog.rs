@@ -16,7 +16,16 @@
 //! $\nabla b_1, \nabla w_2$ (see [`crate::adjoint`]).
 //!
 //! **Tiles.** The `m × h` hidden values are processed in tiles of [`OdeGpu::tile`]
-//! particles, so the hidden scratch is `3·tile·h` floats whatever `m` is.
+//! particles, so the hidden scratch is `3·tile·h + tile·d` floats whatever `m` is.
+//!
+//! **Fused passes** ([`OdeGpu::pass`], used by the adjoint). Every particle evolves on its
+//! own (only the parameter gradient sums over particles), so the two half-kicks that share a
+//! force, `p += ½h F(q_k)` at the end of step `k` and at the start of step `k + 1`, and the
+//! following drift can run tile by tile right after `F(q_k)` of the tile is computed: the
+//! force lives in a `tile × d` buffer instead of a batch-sized `f`, with the same operations
+//! in the same order per element as [`OdeGpu::step`] (bit-identical results). The adjoint's
+//! Hessian–vector product at `q_k` runs in the same tile loop and reuses `W1 q_k + b1` from
+//! the force stage.
 //!
 //! Host API: [`integrate`] (host slices in, [`Integrated`] out). Device API: [`OdeGpu`].
 
@@ -27,12 +36,19 @@ use cudarc::driver::{
 };
 use muse_core::hamiltonian::{MlpPotential, OdeArg, OdeError};
 
+use half::f16;
+
 use crate::context::{DeviceBuffer, Gpu};
 use crate::error::{GpuError, Result};
 
 /// Default hidden-scratch budget per buffer (bytes): the tile is the largest number of
 /// particles whose `tile × h` floats fit in it.
 pub const DEFAULT_TILE_BYTES: usize = 8 << 20;
+
+/// Default hidden-scratch budget per buffer for the adjoint ([`crate::adjoint::grad`]):
+/// smaller than [`DEFAULT_TILE_BYTES`], since the adjoint's point is its memory (256
+/// particles per tile at `h = 2048`).
+pub const GRAD_TILE_BYTES: usize = 2 << 20;
 
 const THREADS: u32 = 256;
 
@@ -50,6 +66,12 @@ fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<()> {
             found,
         })
     }
+}
+
+/// Whether libcublas can be loaded here (needed by [`OdeGpu`]; no handle is created).
+pub fn blas_present() -> bool {
+    // SAFETY: only asks dlopen whether libcublas loads.
+    unsafe { cudarc::cublas::sys::is_culib_present() }
 }
 
 /// Validates a batch against `d`: returns `m`.
@@ -104,8 +126,30 @@ pub struct OdeGpu<'g> {
     u: DeviceBuffer<f32>,
     y: DeviceBuffer<f32>,
     t: DeviceBuffer<f32>,
+    ft: DeviceBuffer<f32>,
     ones: DeviceBuffer<f32>,
     maxw: DeviceBuffer<u32>,
+    half: Option<HalfBufs>,
+}
+
+/// Storage of the potential's GEMM operands ([`OdeGpu::with_storage`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// f32 operands (SGEMM).
+    #[default]
+    F32,
+    /// f16 operands (`W1`, the positions and the force coefficients rounded to f16, round to
+    /// nearest even), f32 accumulation and f32 results (`cublasGemmEx`, compute type 32F):
+    /// the force of [`OdeGpu::force`], [`OdeGpu::step`] and [`integrate_with`] only.
+    F16,
+}
+
+/// The f16 copies of [`Storage::F16`]: `W1` and one tile of positions and coefficients.
+#[derive(Debug)]
+struct HalfBufs {
+    w1: DeviceBuffer<f16>,
+    x: DeviceBuffer<f16>,
+    g: DeviceBuffer<f16>,
 }
 
 impl<'g> OdeGpu<'g> {
@@ -142,8 +186,7 @@ impl<'g> OdeGpu<'g> {
                 "{m} particles of {d} with width {h}: cuBLAS takes i32 sizes"
             )));
         }
-        // SAFETY: only asks dlopen whether libcublas loads.
-        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        if !blas_present() {
             return Err(GpuError::Blas("libcublas could not be loaded".into()));
         }
         let blas = CudaBlas::new(gpu.stream().clone()).map_err(blas_err)?;
@@ -162,9 +205,73 @@ impl<'g> OdeGpu<'g> {
             u: gpu.alloc(tile * h)?,
             y: gpu.alloc(tile * h)?,
             t: gpu.alloc(tile * h)?,
+            ft: gpu.alloc(tile * d)?,
             ones: gpu.upload(&vec![1.0f32; tile.max(h)])?,
             maxw: gpu.alloc(1)?,
+            half: None,
         })
+    }
+
+    /// Sets the storage of the force's GEMM operands (`F16`: uploads an f16 copy of `W1` and
+    /// allocates one f16 tile of positions and of coefficients).
+    ///
+    /// # Errors
+    /// Out of memory or copy errors.
+    pub fn with_storage(mut self, storage: Storage) -> Result<Self> {
+        self.half = match storage {
+            Storage::F32 => None,
+            Storage::F16 => {
+                let w1h: Vec<f16> = self
+                    .gpu
+                    .download(&self.w1)?
+                    .into_iter()
+                    .map(f16::from_f32)
+                    .collect();
+                Some(HalfBufs {
+                    w1: self.gpu.upload(&w1h)?,
+                    x: self.gpu.alloc(self.tile * self.d)?,
+                    g: self.gpu.alloc(self.tile * self.h)?,
+                })
+            }
+        };
+        Ok(self)
+    }
+
+    /// The storage of the force's GEMM operands.
+    pub fn storage(&self) -> Storage {
+        if self.half.is_some() {
+            Storage::F16
+        } else {
+            Storage::F32
+        }
+    }
+
+    /// `Err(Unsupported)` with f16 storage (the adjoint's products are f32 only).
+    fn f32_only(&self) -> Result<()> {
+        if self.half.is_some() {
+            Err(GpuError::Unsupported(
+                "f16 storage is implemented for the force (integrate) only, not the adjoint",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `y[..n] ← f16(x)` (muse-core's rounding, kernel `ode_to_f16`).
+    fn to_f16(
+        gpu: &Gpu,
+        cfg: LaunchConfig,
+        x: &CudaView<'_, f32>,
+        y: &mut CudaViewMut<'_, f16>,
+    ) -> Result<()> {
+        check_len("f16 tile", x.len(), y.len())?;
+        let n = x.len();
+        let func = gpu.function("ode_to_f16")?;
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&n).arg(x).arg(y);
+        // SAFETY: signature (n, x, y) of `ode_to_f16`; x, y = n elements.
+        unsafe { b.launch(cfg) }?;
+        Ok(())
     }
 
     /// Particles per hidden tile.
@@ -193,14 +300,7 @@ impl<'g> OdeGpu<'g> {
     }
 
     fn cfg(&self, n: usize) -> LaunchConfig {
-        let blocks = n
-            .div_ceil(THREADS as usize)
-            .clamp(1, self.gpu.sm_count().max(1) * 32);
-        LaunchConfig {
-            grid_dim: (blocks as u32, 1, 1),
-            block_dim: (THREADS, 1, 1),
-            shared_mem_bytes: 0,
-        }
+        launch_cfg(self.gpu, n)
     }
 
     /// Column-major GEMV `y = α·op(A)·x + β·y`.
@@ -242,10 +342,24 @@ impl<'g> OdeGpu<'g> {
         } else {
             self.u.slice_mut(..mt * h)
         };
-        let w1: &CudaSlice<f32> = &self.w1;
         let cfg = ((true, false), (h, mt, d));
         // Borrow juggling: gemm needs &self while dst borrows a field mutably.
         let blas = &self.blas;
+        if let Some(hb) = self.half.as_mut() {
+            let lc = launch_cfg(self.gpu, mt * d);
+            Self::to_f16(self.gpu, lc, x, &mut hb.x.slice_mut(..mt * d))?;
+            let xh = hb.x.slice(..mt * d);
+            return gemm_f16(
+                self.gpu,
+                blas,
+                cfg,
+                1.0,
+                (&*hb.w1, d),
+                (&xh, d),
+                (&mut dst, h),
+            );
+        }
+        let w1: &CudaSlice<f32> = &self.w1;
         gemm_raw(blas, cfg, 1.0, (w1, d), (x, d), 0.0, (&mut dst, h))
     }
 
@@ -308,15 +422,29 @@ impl<'g> OdeGpu<'g> {
             }
             // F_tile: Fᵀ (d × mt) = W1ᵀ-colmajor (d × h) · Gᵀ (h × mt).
             let mut ft = f.slice_mut(r0 * d..(r0 + mt) * d);
-            gemm_raw(
-                &self.blas,
-                ((false, false), (d, mt, h)),
-                1.0,
-                (&*self.w1, d),
-                (&self.u.slice(..n), h),
-                0.0,
-                (&mut ft, d),
-            )?;
+            if let Some(hb) = self.half.as_mut() {
+                let lc = launch_cfg(self.gpu, n);
+                Self::to_f16(self.gpu, lc, &self.u.slice(..n), &mut hb.g.slice_mut(..n))?;
+                gemm_f16(
+                    self.gpu,
+                    &self.blas,
+                    ((false, false), (d, mt, h)),
+                    1.0,
+                    (&*hb.w1, d),
+                    (&hb.g.slice(..n), h),
+                    (&mut ft, d),
+                )?;
+            } else {
+                gemm_raw(
+                    &self.blas,
+                    ((false, false), (d, mt, h)),
+                    1.0,
+                    (&*self.w1, d),
+                    (&self.u.slice(..n), h),
+                    0.0,
+                    (&mut ft, d),
+                )?;
+            }
             if let Some(v) = v.as_deref_mut() {
                 // V_tile = Eᵀ 1: E row-major mt × h = col-major h × mt.
                 let mut vt = v.slice_mut(r0..r0 + mt);
@@ -404,6 +532,7 @@ impl<'g> OdeGpu<'g> {
         g: &mut CudaSlice<f32>,
         c_g: f32,
     ) -> Result<()> {
+        self.f32_only()?;
         let (m, d, h) = (self.m, self.d, self.h);
         check_len("x", m * d, x.len())?;
         check_len("lambda", m * d, lam.len())?;
@@ -412,84 +541,286 @@ impl<'g> OdeGpu<'g> {
         if let Some(a) = act {
             check_len("acts", m * h, a.len())?;
         }
+        let mut r0 = 0;
+        while r0 < m {
+            let mt = self.tile.min(m - r0);
+            let xt = x.slice(r0 * d..(r0 + mt) * d);
+            let lt = lam.slice(r0 * d..(r0 + mt) * d);
+            let a = act.map(|a| a.slice(r0 * h..(r0 + mt) * h));
+            let src = match a.as_ref() {
+                Some(a) => Act::Copy(a),
+                None => Act::Recompute,
+            };
+            self.hvp_tile(r0, mt, &xt, src, &lt, mu, c_hv, g, c_g)?;
+            r0 += mt;
+        }
+        Ok(())
+    }
+
+    /// [`OdeGpu::hvp_acc`] on the tile of particles `r0..r0 + mt` (`xt`, `lt`: the tile's
+    /// rows; `mu`, `g`: the whole buffers).
+    #[allow(clippy::too_many_arguments)]
+    fn hvp_tile(
+        &mut self,
+        r0: usize,
+        mt: usize,
+        xt: &CudaView<'_, f32>,
+        act: Act<'_, '_>,
+        lt: &CudaView<'_, f32>,
+        mu: &mut CudaSlice<f32>,
+        c_hv: f32,
+        g: &mut CudaSlice<f32>,
+        c_g: f32,
+    ) -> Result<()> {
+        let (d, h) = (self.d, self.h);
+        let n = mt * h;
         let stage = self.gpu.function("ode_hvp_stage_f32")?;
+        let add_bias: u32 = match act {
+            Act::Copy(src) => {
+                let mut dst = self.u.slice_mut(..n);
+                self.gpu.stream().memcpy_dtod(src, &mut dst)?;
+                0
+            }
+            Act::InT => 0,
+            Act::Recompute => {
+                self.hidden_of(xt, mt, false)?;
+                1
+            }
+        };
+        // With the activations in `t` the stage reads them there and the roles of `u` and
+        // `t` swap (the stage's `u` argument is read, then overwritten with `w2 g1`).
+        let swap = matches!(act, Act::InT);
+        self.hidden_of(lt, mt, true)?;
+        {
+            let cfg = self.cfg(n);
+            let (first, last): (&mut CudaSlice<f32>, &mut CudaSlice<f32>) = if swap {
+                (&mut self.t, &mut self.u)
+            } else {
+                (&mut self.u, &mut self.t)
+            };
+            let mut b = self.gpu.stream().launch_builder(&stage);
+            b.arg(&n)
+                .arg(&h)
+                .arg(first)
+                .arg(&add_bias)
+                .arg(&*self.b1)
+                .arg(&*self.w2)
+                .arg(&mut *self.y)
+                .arg(last);
+            // SAFETY: signature (n, h, u, add_bias, b1, w2, y, t) of `ode_hvp_stage_f32`;
+            // u, y, t (in either order) ≥ tile·h ≥ n; b1, w2 = h.
+            unsafe { b.launch(cfg) }?;
+        }
+        let (w2g1, g1y) = if swap {
+            (self.t.slice(..n), self.u.slice(..n))
+        } else {
+            (self.u.slice(..n), self.t.slice(..n))
+        };
+        let gj = self.y.slice(..n);
+        // mu_tile += c_hv · (gj W1): col-major muᵀ (d × mt) += W1ᵀ (d × h) · gjᵀ (h × mt).
+        let mut mt_view = mu.slice_mut(r0 * d..(r0 + mt) * d);
+        gemm_raw(
+            &self.blas,
+            ((false, false), (d, mt, h)),
+            c_hv,
+            (&*self.w1, d),
+            (&gj, h),
+            1.0,
+            (&mut mt_view, d),
+        )?;
+        let hd = h * d;
+        {
+            // ∇W1 (row-major h × d = col-major d × h) += c_g (Xᵀ gj + Λᵀ w2g1).
+            let mut gw = g.slice_mut(..hd);
+            gemm_raw(
+                &self.blas,
+                ((false, true), (d, h, mt)),
+                c_g,
+                (xt, d),
+                (&gj, h),
+                1.0,
+                (&mut gw, d),
+            )?;
+            gemm_raw(
+                &self.blas,
+                ((false, true), (d, h, mt)),
+                c_g,
+                (lt, d),
+                (&w2g1, h),
+                1.0,
+                (&mut gw, d),
+            )?;
+        }
+        {
+            let ones = self.ones.slice(..mt);
+            let mut gb = g.slice_mut(hd..hd + h);
+            self.gemv(false, (h, mt), c_g, (&gj, h), &ones, 1.0, &mut gb)?;
+            let mut gw2 = g.slice_mut(hd + h..hd + 2 * h);
+            self.gemv(false, (h, mt), c_g, (&g1y, h), &ones, 1.0, &mut gw2)?;
+        }
+        Ok(())
+    }
+
+    /// One fused pass over the batch at a state boundary `k`, tile by tile: with the tile's
+    /// force `f = F(q_k)` (in a `tile × d` buffer),
+    /// `p += a·f`; then the hooks of `at` on the completed state `x_k` (store `W1 q_k + b1`,
+    /// copy `(q_k, p_k)` to a tape, the adjoint's Hessian–vector product at `q_k` followed by
+    /// `λ += lam_dt·μ`); then `p += b·f` and `q += c·p`. Zero `a`, `b` or `c` skip that
+    /// update. A Leapfrog run of `T` steps of `h` is the passes `k = 0..=T` with
+    /// `a = ½h` (`0` at `k = 0`), `b = ½h`, `c = h` (both `0` at `k = T`).
+    ///
+    /// # Errors
+    /// Length mismatches (`q`, `p`, the tape and activations, the adjoint buffers), launch
+    /// or cuBLAS errors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pass(
+        &mut self,
+        q: &mut CudaSlice<f32>,
+        p: &mut CudaSlice<f32>,
+        a: f32,
+        b: f32,
+        c: f32,
+        mut at: AtState<'_>,
+    ) -> Result<()> {
+        self.f32_only()?;
+        let (m, d, h) = (self.m, self.d, self.h);
+        let md = m * d;
+        check_len("q", md, q.len())?;
+        check_len("p", md, p.len())?;
+        if let Some((acts, off)) = at.acts.as_ref() {
+            if acts.len() < off + m * h {
+                return Err(GpuError::LengthMismatch {
+                    arg: "acts",
+                    expected: off + m * h,
+                    found: acts.len(),
+                });
+            }
+        }
+        if let Some((tape, off)) = at.tape.as_ref() {
+            if tape.len() < off + 2 * md {
+                return Err(GpuError::LengthMismatch {
+                    arg: "tape",
+                    expected: off + 2 * md,
+                    found: tape.len(),
+                });
+            }
+        }
+        if let Some(v) = at.hvp.as_ref() {
+            check_len("lambda", md, v.lam.len())?;
+            check_len("mu", md, v.mu.len())?;
+            check_len("grad", self.param_len(), v.g.len())?;
+        }
+        let stage = self.gpu.function("ode_force_stage_f32")?;
         let mut r0 = 0;
         while r0 < m {
             let mt = self.tile.min(m - r0);
             let n = mt * h;
-            let xt = x.slice(r0 * d..(r0 + mt) * d);
-            let lt = lam.slice(r0 * d..(r0 + mt) * d);
-            let add_bias: u32 = match act {
-                Some(a) => {
-                    let src = a.slice(r0 * h..(r0 + mt) * h);
-                    let mut dst = self.u.slice_mut(..n);
-                    self.gpu.stream().memcpy_dtod(&src, &mut dst)?;
-                    0
-                }
-                None => {
-                    self.hidden_of(&xt, mt, false)?;
-                    1
-                }
-            };
-            self.hidden_of(&lt, mt, true)?;
+            let rows = r0 * d..(r0 + mt) * d;
+            self.hidden_of(&q.slice(rows.clone()), mt, false)?;
+            // Where the stage stores W1 q + b1: the activation tape, `t` (for the
+            // Hessian–vector product), or nowhere.
+            let in_t = at.acts.is_none() && at.hvp.is_some();
             {
+                let store = (at.acts.is_some() || in_t) as u32;
+                let zero = 0u32;
                 let cfg = self.cfg(n);
-                let mut b = self.gpu.stream().launch_builder(&stage);
-                b.arg(&n)
+                let mut av = match at.acts.as_mut() {
+                    Some((acts, off)) => acts.slice_mut(*off + r0 * h..*off + (r0 + mt) * h),
+                    None => self.t.slice_mut(..n),
+                };
+                let mut l = self.gpu.stream().launch_builder(&stage);
+                l.arg(&n)
                     .arg(&h)
                     .arg(&mut *self.u)
-                    .arg(&add_bias)
                     .arg(&*self.b1)
                     .arg(&*self.w2)
+                    .arg(&mut av)
+                    .arg(&store)
                     .arg(&mut *self.y)
-                    .arg(&mut *self.t);
-                // SAFETY: signature (n, h, u, add_bias, b1, w2, y, t) of
-                // `ode_hvp_stage_f32`; u, y, t ≥ tile·h ≥ n; b1, w2 = h.
-                unsafe { b.launch(cfg) }?;
+                    .arg(&zero);
+                // SAFETY: signature (n, h, u, b1, w2, act, store_act, e, want_e) of
+                // `ode_force_stage_f32`; u, y ≥ tile·h ≥ n, the act view = n elements,
+                // b1, w2 = h.
+                unsafe { l.launch(cfg) }?;
             }
-            let (gj, w2g1, g1y) = (self.y.slice(..n), self.u.slice(..n), self.t.slice(..n));
-            // mu_tile += c_hv · (gj W1): col-major muᵀ (d × mt) += W1ᵀ (d × h) · gjᵀ (h × mt).
-            let mut mt_view = mu.slice_mut(r0 * d..(r0 + mt) * d);
-            gemm_raw(
-                &self.blas,
-                ((false, false), (d, mt, h)),
-                c_hv,
-                (&*self.w1, d),
-                (&gj, h),
-                1.0,
-                (&mut mt_view, d),
-            )?;
-            let hd = h * d;
+            let nd = mt * d;
             {
-                // ∇W1 (row-major h × d = col-major d × h) += c_g (Xᵀ gj + Λᵀ w2g1).
-                let mut gw = g.slice_mut(..hd);
+                let mut fv = self.ft.slice_mut(..nd);
                 gemm_raw(
                     &self.blas,
-                    ((false, true), (d, h, mt)),
-                    c_g,
-                    (&xt, d),
-                    (&gj, h),
+                    ((false, false), (d, mt, h)),
                     1.0,
-                    (&mut gw, d),
-                )?;
-                gemm_raw(
-                    &self.blas,
-                    ((false, true), (d, h, mt)),
-                    c_g,
-                    (&lt, d),
-                    (&w2g1, h),
-                    1.0,
-                    (&mut gw, d),
+                    (&*self.w1, d),
+                    (&self.u.slice(..n), h),
+                    0.0,
+                    (&mut fv, d),
                 )?;
             }
-            {
-                let ones = self.ones.slice(..mt);
-                let mut gb = g.slice_mut(hd..hd + h);
-                self.gemv(false, (h, mt), c_g, (&gj, h), &ones, 1.0, &mut gb)?;
-                let mut gw2 = g.slice_mut(hd + h..hd + 2 * h);
-                self.gemv(false, (h, mt), c_g, (&g1y, h), &ones, 1.0, &mut gw2)?;
+            if a != 0.0 {
+                self.axpy(&mut p.slice_mut(rows.clone()), &self.ft.slice(..nd), a)?;
+            }
+            if let Some((tape, off)) = at.tape.as_mut() {
+                let s = self.gpu.stream();
+                s.memcpy_dtod(
+                    &q.slice(rows.clone()),
+                    &mut tape.slice_mut(*off + r0 * d..*off + (r0 + mt) * d),
+                )?;
+                s.memcpy_dtod(
+                    &p.slice(rows.clone()),
+                    &mut tape.slice_mut(*off + md + r0 * d..*off + md + (r0 + mt) * d),
+                )?;
+            }
+            if let Some(v) = at.hvp.as_mut() {
+                let xt = q.slice(rows.clone());
+                let lt = v.lam.slice(rows.clone());
+                let av = at
+                    .acts
+                    .as_ref()
+                    .map(|(acts, off)| acts.slice(*off + r0 * h..*off + (r0 + mt) * h));
+                let src = match av.as_ref() {
+                    Some(av) => Act::Copy(av),
+                    None => Act::InT,
+                };
+                self.hvp_tile(r0, mt, &xt, src, &lt, v.mu, v.c, v.g, v.c)?;
+                if v.lam_dt != 0.0 {
+                    self.axpy(
+                        &mut v.lam.slice_mut(rows.clone()),
+                        &v.mu.slice(rows.clone()),
+                        v.lam_dt,
+                    )?;
+                }
+            }
+            if b != 0.0 {
+                self.axpy(&mut p.slice_mut(rows.clone()), &self.ft.slice(..nd), b)?;
+            }
+            if c != 0.0 {
+                self.axpy(&mut q.slice_mut(rows.clone()), &p.slice(rows.clone()), c)?;
             }
             r0 += mt;
+        }
+        Ok(())
+    }
+
+    /// `steps` Leapfrog steps of `dt` from `(q, p)` in place, through fused passes (no
+    /// batch-sized force buffer).
+    ///
+    /// # Errors
+    /// As [`OdeGpu::pass`].
+    pub fn advance(
+        &mut self,
+        q: &mut CudaSlice<f32>,
+        p: &mut CudaSlice<f32>,
+        dt: f32,
+        steps: usize,
+    ) -> Result<()> {
+        if steps == 0 {
+            return Ok(());
+        }
+        let half = 0.5 * dt;
+        for k in 0..=steps {
+            let a = if k == 0 { 0.0 } else { half };
+            let (b, c) = if k == steps { (0.0, 0.0) } else { (half, dt) };
+            self.pass(q, p, a, b, c, AtState::default())?;
         }
         Ok(())
     }
@@ -546,6 +877,73 @@ impl<'g> OdeGpu<'g> {
     }
 }
 
+/// Grid-stride launch configuration for `n` elements.
+fn launch_cfg(gpu: &Gpu, n: usize) -> LaunchConfig {
+    let blocks = n
+        .div_ceil(THREADS as usize)
+        .clamp(1, gpu.sm_count().max(1) * 32);
+    LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// `C = α·op(A)·op(B)` with f16 `A`, `B`, f32 `C`, f32 accumulation (`cublasGemmEx`,
+/// `CUBLAS_COMPUTE_32F`), column-major as [`gemm_raw`].
+#[allow(clippy::too_many_arguments)]
+fn gemm_f16<A: DevicePtr<f16>, B: DevicePtr<f16>, C: DevicePtrMut<f32>>(
+    gpu: &Gpu,
+    blas: &CudaBlas,
+    ((ta, tb), (m, n, k)): ((bool, bool), (usize, usize, usize)),
+    alpha: f32,
+    (a, lda): (&A, usize),
+    (b, ldb): (&B, usize),
+    (c, ldc): (&mut C, usize),
+) -> Result<()> {
+    use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cudaDataType_t};
+    let op = |t: bool| {
+        if t {
+            cublasOperation_t::CUBLAS_OP_T
+        } else {
+            cublasOperation_t::CUBLAS_OP_N
+        }
+    };
+    let beta = 0.0f32;
+    let stream = gpu.stream();
+    let (ap, _ra) = a.device_ptr(stream);
+    let (bp, _rb) = b.device_ptr(stream);
+    let (cp, _rc) = c.device_ptr_mut(stream);
+    // SAFETY: as `gemm_raw`: the callers pass the f16 copies of W1 (h·d) and of a tile
+    // (≥ mt·d or mt·h) and an f32 destination of the product's size; sizes below i32::MAX
+    // (checked in `OdeGpu::new`); alpha, beta live until the call returns (it is enqueued
+    // with the scalars read on the host, pointer mode host).
+    unsafe {
+        cudarc::cublas::result::gemm_ex(
+            *blas.handle(),
+            op(ta),
+            op(tb),
+            m as i32,
+            n as i32,
+            k as i32,
+            (&alpha) as *const f32 as *const _,
+            ap as *const _,
+            cudaDataType_t::CUDA_R_16F,
+            lda as i32,
+            bp as *const _,
+            cudaDataType_t::CUDA_R_16F,
+            ldb as i32,
+            (&beta) as *const f32 as *const _,
+            cp as *mut _,
+            cudaDataType_t::CUDA_R_32F,
+            ldc as i32,
+            cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }
+    .map_err(blas_err)
+}
+
 /// GEMM on a borrowed handle (so that the destination may borrow another field).
 #[allow(clippy::too_many_arguments)]
 fn gemm_raw<A: DevicePtr<f32>, B: DevicePtr<f32>, C: DevicePtrMut<f32>>(
@@ -582,6 +980,44 @@ fn gemm_raw<A: DevicePtr<f32>, B: DevicePtr<f32>, C: DevicePtrMut<f32>>(
     unsafe { blas.gemm(cfg, a, b, c) }.map_err(blas_err)
 }
 
+/// Where the Hessian–vector stage of a tile takes `W1 x + b1` from.
+#[derive(Clone, Copy)]
+enum Act<'a, 'b> {
+    /// Recompute `W1 x` (the stage adds `b1`).
+    Recompute,
+    /// Copy the stored activations of the tile.
+    Copy(&'a CudaView<'b, f32>),
+    /// Already in the `t` buffer (the force stage of the same pass stored them there).
+    InT,
+}
+
+/// The adjoint's work at a state boundary of [`OdeGpu::pass`]: `mu += c·K(q)λ`,
+/// `g += c·∇_θ Σ_i ⟨∇V(q_i), λ_i⟩`, then `λ += lam_dt·μ` (skipped when `lam_dt = 0`).
+#[derive(Debug)]
+pub struct Hvp<'a> {
+    /// `λ_p` (`m × d`).
+    pub lam: &'a mut CudaSlice<f32>,
+    /// `μ` (`m × d`).
+    pub mu: &'a mut CudaSlice<f32>,
+    /// Parameter gradient (`[W1 | b1 | w2 | b2]`).
+    pub g: &'a mut CudaSlice<f32>,
+    /// Weight of the product (both the `μ` and the `g` update).
+    pub c: f32,
+    /// Step of the `λ` update after the product.
+    pub lam_dt: f32,
+}
+
+/// Hooks of [`OdeGpu::pass`] on the completed state `x_k` (each optional).
+#[derive(Debug, Default)]
+pub struct AtState<'a> {
+    /// Store `W1 q_k + b1` to `acts[off..off + m·h]`.
+    pub acts: Option<(&'a mut CudaSlice<f32>, usize)>,
+    /// Copy `q_k` to `tape[off..off + m·d]` and `p_k` to `tape[off + m·d..off + 2m·d]`.
+    pub tape: Option<(&'a mut CudaSlice<f32>, usize)>,
+    /// The adjoint's Hessian–vector product at `q_k` and `λ` update.
+    pub hvp: Option<Hvp<'a>>,
+}
+
 /// Result of [`integrate`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Integrated {
@@ -615,6 +1051,27 @@ pub fn integrate(
     steps: usize,
     energy: bool,
 ) -> Result<Integrated> {
+    integrate_with(gpu, d, h, params, q0, p0, dt, steps, energy, Storage::F32)
+}
+
+/// [`integrate`] with the force's GEMM operands stored as `storage` ([`Storage::F16`]: f16
+/// operands, f32 accumulation; states, energies and all element-wise work stay f32).
+///
+/// # Errors
+/// As [`integrate`].
+#[allow(clippy::too_many_arguments)]
+pub fn integrate_with(
+    gpu: &Gpu,
+    d: usize,
+    h: usize,
+    params: &[f32],
+    q0: &[f32],
+    p0: &[f32],
+    dt: f32,
+    steps: usize,
+    energy: bool,
+    storage: Storage,
+) -> Result<Integrated> {
     if d == 0 || h == 0 {
         return Err(OdeError::BadConfig.into());
     }
@@ -622,7 +1079,7 @@ pub fn integrate(
     check_dt(dt)?;
     let base = gpu.tracker().current_bytes();
     gpu.tracker().reset_peak();
-    let mut e = OdeGpu::new(gpu, d, h, params, m, None)?;
+    let mut e = OdeGpu::new(gpu, d, h, params, m, None)?.with_storage(storage)?;
     let mut q = gpu.upload(q0)?;
     let mut p = gpu.upload(p0)?;
     let mut f = gpu.alloc::<f32>(m * d)?;

@@ -18,7 +18,7 @@ pub const PTX_SM70: &str = include_str!("../ptx/muse_kernels_sm70.ptx");
 pub const PTX_SOURCES_SHA256: &str = include_str!("../ptx/SOURCES.sha256");
 
 /// Every kernel entry point in the PTX.
-pub const KERNELS: [&str; 16] = [
+pub const KERNELS: [&str; 24] = [
     "resolvent_diag_block_f32",
     "resolvent_diag_block_f16",
     "resolvent_diag_rows_f32",
@@ -35,6 +35,14 @@ pub const KERNELS: [&str; 16] = [
     "resolvent_vjp_block_f16",
     "causal_resolvent_vjp_block_f32",
     "causal_resolvent_vjp_block_f16",
+    "resolvent_diag_smem_f32",
+    "resolvent_diag_smem_f16",
+    "causal_resolvent_smem_f32",
+    "causal_resolvent_smem_f16",
+    "resolvent_vjp_smem_f32",
+    "resolvent_vjp_smem_f16",
+    "causal_resolvent_vjp_smem_f32",
+    "causal_resolvent_vjp_smem_f16",
 ];
 
 pub mod adjoint;

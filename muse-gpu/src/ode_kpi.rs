@@ -22,7 +22,7 @@ use muse_core::integrator::{self as ci, Float};
 use crate::adjoint::{self as ga, Options};
 use crate::context::Gpu;
 use crate::error::Result;
-use crate::leapfrog::OdeGpu;
+use crate::leapfrog::{OdeGpu, Storage};
 
 /// A small deterministic generator (SplitMix64 + Box–Muller), so the library needs no RNG
 /// dependency.
@@ -265,10 +265,13 @@ pub struct StepTiming {
 }
 
 /// Times one Leapfrog step on `particles × d` (width `4d`, whole batch in one hidden
-/// tile), CUDA events around each step, `warmup` + `reps` steps.
+/// tile), CUDA events around each step, `warmup` + `reps` steps; `storage`: the force's
+/// GEMM operands (f32, or f16 with f32 accumulation; the error is then against f64 on the
+/// unrounded inputs, so it includes the f16 rounding).
 ///
 /// # Errors
 /// As [`OdeGpu::new`] and [`OdeGpu::step`].
+#[allow(clippy::too_many_arguments)]
 pub fn leapfrog_step_time(
     gpu: &Gpu,
     particles: usize,
@@ -277,10 +280,12 @@ pub fn leapfrog_step_time(
     warmup: usize,
     reps: usize,
     cpu_particles: usize,
+    storage: Storage,
 ) -> Result<StepTiming> {
     let h = 4 * d;
     let [params, q0, p0, _, _] = random_case(d, h, particles, 7);
-    let mut e = OdeGpu::new(gpu, d, h, &params, particles, Some(particles))?;
+    let mut e =
+        OdeGpu::new(gpu, d, h, &params, particles, Some(particles))?.with_storage(storage)?;
     let mut q = gpu.upload(&q0)?;
     let mut p = gpu.upload(&p0)?;
     let mut f = gpu.alloc::<f32>(particles * d)?;

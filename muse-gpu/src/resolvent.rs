@@ -2,17 +2,27 @@
 //! exact VJPs, computed by muse-core's own functions compiled to PTX (f32 compute; f32 or
 //! f16 storage). See `muse_core::resolvent` for the mathematics.
 //!
-//! Two kernels per forward operation:
-//! - *block*: one thread block per system; each thread reduces a chunk of the row to a
-//!   normalised 2×2 [`Transfer`](muse_core::resolvent::Transfer), the block scans them and
-//!   every thread finishes its chunk;
+//! Three kernels per forward operation:
+//! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
+//!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
+//!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
+//!   banks) to normalised 2×2 [`Transfer`](muse_core::resolvent::Transfer)s, the block scans
+//!   them in shared memory and every thread finishes its chunk; the ratios `r`, `s` live in
+//!   shared memory when there are no more systems than SMs, else in global scratch;
+//! - *block* (global scratch): the same scheme without shared memory, for rows too long for
+//!   it (f32: N ≳ 19 000 forward, ≳ 11 000 VJP on an H200's 227 KiB);
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks the block kernel with about 8 elements per thread (at most
-//! [`MAX_AUTO_THREADS`] threads) for fewer than [`ROWS_THRESHOLD`] systems, and the
-//! thread-per-system kernel from there on. Measured on an H200 (f32, N = 4096): B = 16,
-//! 256 threads 92 µs vs 512 threads 100 µs vs 128 threads 122 µs; B = 16384, thread per
-//! system 6.5 ms vs 64-thread blocks 9.0 ms (VJP 21 ms vs 25 ms).
+//! [`Schedule::Auto`] picks the shared-memory block kernel below [`ROWS_THRESHOLD`] systems,
+//! and for the diagonal at every batch size (the thread-per-system kernels for the causal
+//! forward and the VJPs from [`ROWS_THRESHOLD`] systems on): for no more systems than SMs
+//! with [`SMEM_CHUNK`] elements per thread, up to the kernel's register limit; for more with
+//! [`BLOCK_CHUNK`] elements and at most [`MAX_BATCH_THREADS`] threads. Measured on an H200
+//! (f32, N = 4096, CUDA events after a cache-flushing memset, median of 100): B = 16,
+//! shared-memory block 36.5 µs (640 threads) vs global-scratch block 84 µs (round 2);
+//! B = 16384, shared-memory block (512 threads) 5.28 ms vs thread per system 6.43 ms; causal
+//! 2.51 vs 3.01 ms (but worst row 1.3e-4 vs 5.7e-5); VJP thread per system 22.1 ms vs
+//! 64-thread blocks 25.3 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -37,6 +47,7 @@
 //! # Ok(()) }
 //! ```
 
+use core::mem::size_of;
 use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
 use muse_core::resolvent::check_shift;
 use muse_core::scalar::Scalar;
@@ -113,6 +124,60 @@ const VJP: [[&str; 2]; 4] = [
     ],
 ];
 const ROWS_THREADS: u32 = 128;
+/// The shared-memory block kernels: `[op][dtype]`, `op` 0 diag, 1 causal.
+const FWD_SMEM: [[&str; 2]; 2] = [
+    ["resolvent_diag_smem_f32", "resolvent_diag_smem_f16"],
+    ["causal_resolvent_smem_f32", "causal_resolvent_smem_f16"],
+];
+const VJP_SMEM: [[&str; 2]; 2] = [
+    ["resolvent_vjp_smem_f32", "resolvent_vjp_smem_f16"],
+    [
+        "causal_resolvent_vjp_smem_f32",
+        "causal_resolvent_vjp_smem_f16",
+    ],
+];
+
+/// Target chunk length per thread of the shared-memory block kernels when `threads` is not
+/// given (H200, B = 16: N = 256 takes 22.6 µs with 32 threads, 14.1 µs with 128).
+pub const SMEM_CHUNK: usize = 2;
+
+/// Most threads per block [`Schedule::Auto`] gives the shared-memory kernels for more
+/// systems than SMs (H200, B = 16384, N = 4096: 512 threads 5.3 ms, 256 threads 6.2 ms).
+pub const MAX_BATCH_THREADS: u32 = 512;
+
+const fn align16(x: usize) -> usize {
+    (x + 15) & !15
+}
+
+/// Bytes of the staged `a`, `b`, `c` of one row (as the kernel crate's `smem_inputs_bytes`).
+const fn smem_inputs_bytes(n: usize, elem: usize) -> usize {
+    align16(n * elem) + 2 * align16((n - 1) * elem)
+}
+
+/// Dynamic shared memory of the forward shared-memory kernels (as the kernel crate's
+/// `smem_forward_bytes`).
+const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
+    64 * threads + if rs_smem { 16 * n } else { 0 } + smem_inputs_bytes(n, elem)
+}
+
+/// Dynamic shared memory of the VJP shared-memory kernels (as the kernel crate's
+/// `smem_vjp_bytes`).
+const fn smem_vjp_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
+    72 * threads
+        + if rs_smem { 16 * n } else { 0 }
+        + smem_inputs_bytes(n, elem)
+        + align16(2 * n * elem)
+}
+
+/// A resolved launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plan {
+    name: &'static str,
+    /// Threads per block (`None`: thread-per-system kernel).
+    threads: Option<u32>,
+    /// Shared-memory kernels: dynamic shared bytes, and whether `r`, `s` live there.
+    smem: Option<(u32, bool)>,
+}
 
 /// Per-row scratch of the block kernel in complex elements (as the kernel crate's
 /// `block_scratch`: `r`, `s` and two transfers per thread).
@@ -252,7 +317,8 @@ pub fn resolve_schedule<S: GpuScalar>(
     n: usize,
     schedule: Schedule,
 ) -> Result<(&'static str, Option<u32>)> {
-    pick(gpu, &FWD, op, S::INDEX, rows, n, schedule)
+    let p = pick(gpu, false, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
+    Ok((p.name, p.threads))
 }
 
 /// The kernel and threads per block [`launch_vjp`] would use.
@@ -266,20 +332,28 @@ pub fn resolve_vjp_schedule<S: GpuScalar>(
     n: usize,
     schedule: Schedule,
 ) -> Result<(&'static str, Option<u32>)> {
-    pick(gpu, &VJP, op, S::INDEX, rows, n, schedule)
+    let p = pick(gpu, true, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
+    Ok((p.name, p.threads))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn pick(
     gpu: &Gpu,
-    table: &[[&'static str; 2]; 4],
+    vjp: bool,
     op: Op,
     dtype: usize,
+    elem: usize,
     rows: usize,
     n: usize,
     schedule: Schedule,
-) -> Result<(&'static str, Option<u32>)> {
+) -> Result<Plan> {
+    let table = if vjp { &VJP } else { &FWD };
     let block = match schedule {
-        Schedule::Auto => rows < ROWS_THRESHOLD,
+        // The diagonal's shared-memory block kernel beats the thread-per-system one at every
+        // measured batch size (H200, N = 4096, B = 16384: 5.3 vs 6.4 ms, worst row 3.0e-5).
+        // The causal one is faster too (2.5 vs 3.0 ms) but its worst row (1.3e-4) misses
+        // the 1e-4 bound, and the VJPs are slower (25 vs 22 ms): thread per system there.
+        Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
         Schedule::Rows => false,
     };
@@ -291,11 +365,69 @@ fn pick(
     };
     let name = table[k][dtype];
     if !block {
-        return Ok((name, None));
+        return Ok(Plan {
+            name,
+            threads: None,
+            smem: None,
+        });
     }
+    let requested = match schedule {
+        Schedule::Block { threads: Some(t) } => Some(t),
+        _ => None,
+    };
+    // 1. The shared-memory kernel, if the row fits.
+    let sname = (if vjp { &VJP_SMEM } else { &FWD_SMEM })[k / 2][dtype];
+    let smax = gpu.function(sname)?.max_threads_per_block()?.max(1) as u32;
+    let limit = gpu.max_shared_bytes();
+    let bytes = |t: u32, rs: bool| {
+        let t = t as usize;
+        if vjp {
+            smem_vjp_bytes(n, t, elem, rs)
+        } else {
+            smem_forward_bytes(n, t, elem, rs)
+        }
+    };
+    let threads = match requested {
+        Some(t) => (t >= 1 && t <= smax).then_some(t),
+        None => {
+            // Few systems (one block per SM): chunks of `SMEM_CHUNK`, up to as many threads
+            // as the kernel's registers allow (a multiple of 32). Many systems: chunks of
+            // `BLOCK_CHUNK`, at most `MAX_BATCH_THREADS` (a power of two): the blocks already
+            // fill the GPU, and the VJP's z̄ loses accuracy with chunks of ~3 elements
+            // (H200, B = 300, N = 515, 512 threads: z̄ error 9× the CPU's).
+            let (chunk, cap) = if rows <= gpu.sm_count() {
+                (SMEM_CHUNK, (smax / 32).max(1) * 32)
+            } else {
+                (
+                    BLOCK_CHUNK,
+                    (1 << (31 - smax.leading_zeros())).min(MAX_BATCH_THREADS),
+                )
+            };
+            let want = n.div_ceil(chunk).next_power_of_two().clamp(32, 1024) as u32;
+            let mut t = want.min(cap).max(32.min(smax));
+            while t > 32 && bytes(t, false) > limit {
+                t = (t / 2).max(32);
+            }
+            Some(t)
+        }
+    };
+    if let Some(t) = threads {
+        // r, s in shared memory when every block has an SM of its own (then the memory
+        // costs no occupancy), else in global scratch.
+        let rs = rows <= gpu.sm_count() && bytes(t, true) <= limit;
+        let b = bytes(t, rs);
+        if b <= limit {
+            return Ok(Plan {
+                name: sname,
+                threads: Some(t),
+                smem: Some((b as u32, rs)),
+            });
+        }
+    }
+    // 2. The global-scratch block kernel.
     let max = gpu.function(name)?.max_threads_per_block()?.max(1) as u32;
-    let threads = match schedule {
-        Schedule::Block { threads: Some(t) } => {
+    let threads = match requested {
+        Some(t) => {
             if t == 0 || t > max {
                 return Err(GpuError::TooLarge(format!(
                     "{t} threads per block: `{name}` allows 1..={max}"
@@ -303,13 +435,35 @@ fn pick(
             }
             t
         }
-        _ => {
+        None => {
             let max_pow2 = 1u32 << (31 - max.leading_zeros());
             let want = n.div_ceil(BLOCK_CHUNK).next_power_of_two().clamp(32, 1024) as u32;
             want.min(max_pow2).min(MAX_AUTO_THREADS)
         }
     };
-    Ok((name, Some(threads)))
+    Ok(Plan {
+        name,
+        threads: Some(threads),
+        smem: None,
+    })
+}
+
+/// Dynamic shared memory: allows `bytes` for `func` and returns the launch configuration.
+fn smem_config(
+    func: &cudarc::driver::CudaFunction,
+    rows: usize,
+    threads: u32,
+    bytes: u32,
+) -> Result<LaunchConfig> {
+    func.set_attribute(
+        cudarc::driver::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        bytes as i32,
+    )?;
+    Ok(LaunchConfig {
+        grid_dim: (rows as u32, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes: bytes,
+    })
 }
 
 /// Queues a forward operation on a batch (no synchronisation). `out` holds `rows × n`
@@ -330,7 +484,35 @@ pub fn launch_forward<S: GpuScalar>(
     let rows = sys.rows()?;
     let n = sys.n;
     check("out", 2 * rows * n, out.len())?;
-    let (name, threads) = resolve_schedule::<S>(gpu, op, rows, n, schedule)?;
+    let plan = pick(gpu, false, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
+    let func = gpu.function(plan.name)?;
+    let (zre, zim) = (sys.z.re, sys.z.im);
+    if let (Some((bytes, rs)), Some(t)) = (plan.smem, plan.threads) {
+        let cfg = smem_config(&func, rows, t, bytes)?;
+        let scratch = ensure_scratch(&mut ws.scratch, gpu, if rs { 0 } else { 4 * rows * n })?;
+        let rs_smem = u32::from(rs);
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&rows)
+            .arg(&n)
+            .arg(&**sys.a)
+            .arg(&**sys.b)
+            .arg(&**sys.c)
+            .arg(&zre)
+            .arg(&zim)
+            .arg(&mut **out)
+            .arg(&mut **scratch)
+            .arg(&rs_smem)
+            .arg(&mut *ws.flag);
+        // SAFETY: the argument list matches the shared-memory kernels' signature (`rows, n,
+        // a, b, c, zre, zim, out, scratch, rs_smem, flag`); the buffers were checked above
+        // (a = rows·n, b = c = rows·(n − 1), out = 2·rows·n, flag = 1 word), scratch holds
+        // 2n complex per row unless r, s live in shared memory, the dynamic shared memory
+        // is the kernel's `smem_forward_bytes(n, threads, size_of S, rs_smem)` (allowed by
+        // `smem_config`), n ≥ 1, and one block runs each row.
+        unsafe { b.launch(cfg) }?;
+        return Ok(());
+    }
+    let threads = plan.threads;
     let (cfg, scratch_len) = match threads {
         Some(t) => (
             LaunchConfig {
@@ -349,9 +531,7 @@ pub fn launch_forward<S: GpuScalar>(
             if op == Op::Diag { 2 * rows * n } else { 0 },
         ),
     };
-    let func = gpu.function(name)?;
     let scratch = ensure_scratch(&mut ws.scratch, gpu, scratch_len)?;
-    let (zre, zim) = (sys.z.re, sys.z.im);
     let mut b = gpu.stream().launch_builder(&func);
     b.arg(&rows)
         .arg(&n)
@@ -424,7 +604,38 @@ pub fn launch_vjp<S: GpuScalar>(
     check("grad b", rows * (n - 1), grad.b.len())?;
     check("grad c", rows * (n - 1), grad.c.len())?;
     check("grad z", 2 * rows, grad.z.len())?;
-    let (name, threads) = resolve_vjp_schedule::<S>(gpu, op, rows, n, schedule)?;
+    let plan = pick(gpu, true, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
+    let func = gpu.function(plan.name)?;
+    let (zre, zim) = (sys.z.re, sys.z.im);
+    if let (Some((bytes, rs)), Some(t)) = (plan.smem, plan.threads) {
+        let cfg = smem_config(&func, rows, t, bytes)?;
+        let scratch = ensure_scratch(&mut ws.scratch, gpu, 8 * rows * n)?;
+        let rs_smem = u32::from(rs);
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&rows)
+            .arg(&n)
+            .arg(&**sys.a)
+            .arg(&**sys.b)
+            .arg(&**sys.c)
+            .arg(&zre)
+            .arg(&zim)
+            .arg(&**w)
+            .arg(&mut *grad.a)
+            .arg(&mut *grad.b)
+            .arg(&mut *grad.c)
+            .arg(&mut *grad.z)
+            .arg(&mut **scratch)
+            .arg(&rs_smem)
+            .arg(&mut *ws.flag);
+        // SAFETY: the argument list matches the shared-memory VJP kernels' signature (`rows,
+        // n, a, b, c, zre, zim, w, ga, gb, gc, zbar, scratch, rs_smem, flag`); lengths were
+        // checked above, scratch holds 4n complex per row, the dynamic shared memory is the
+        // kernel's `smem_vjp_bytes(n, threads, size_of S, rs_smem)` (allowed by
+        // `smem_config`), n ≥ 1, and one block runs each row.
+        unsafe { b.launch(cfg) }?;
+        return Ok(());
+    }
+    let threads = plan.threads;
     let (cfg, per_row) = match threads {
         Some(t) => (
             LaunchConfig {
@@ -443,9 +654,7 @@ pub fn launch_vjp<S: GpuScalar>(
             if op == Op::Diag { 4 * n } else { 2 * n },
         ),
     };
-    let func = gpu.function(name)?;
     let scratch = ensure_scratch(&mut ws.scratch, gpu, 2 * rows * per_row)?;
-    let (zre, zim) = (sys.z.re, sys.z.im);
     let mut b = gpu.stream().launch_builder(&func);
     b.arg(&rows)
         .arg(&n)

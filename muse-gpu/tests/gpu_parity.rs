@@ -175,6 +175,11 @@ fn check_forward<S: gr::GpuScalar>(
     let want = cpu::<f64>(op, bt.n, &a64, &b64, &c64, bt.z);
     let cpu_s = cpu::<S>(op, bt.n, &a, &b, &c, zs);
     let got = cw(&gpu_forward(gpu, op, sched, bt, &a, &b, &c).unwrap());
+    let (kernel, threads) = gr::resolve_schedule::<S>(gpu, op, bt.rows, bt.n, sched).unwrap();
+    eprintln!(
+        "{op:?} {sched:?} B={} N={}: kernel {kernel} threads {threads:?}",
+        bt.rows, bt.n
+    );
     let eg = row_errors(bt.n, &got, &want);
     let ec = row_errors(bt.n, &cpu_s, &want);
     // The chunked scan rounds differently from the sequential recurrence: on ill-conditioned
@@ -224,6 +229,10 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
         (2, 4096, Schedule::Rows),
         (4100, 33, Schedule::Auto),
         (4100, 33, Schedule::Block { threads: Some(64) }),
+        // Shared-memory kernel with r, s in global scratch (more rows than SMs). (A row too
+        // long for shared memory: see the well-conditioned test; random rows that long are
+        // too ill-conditioned for a median bound over 2 rows.)
+        (300, 515, BLOCK),
     ] {
         check_forward::<f32>(
             &gpu,
@@ -239,8 +248,13 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
 #[test]
 fn gpu_diag_f32_is_accurate_on_well_conditioned_systems() {
     let Some(gpu) = gpu() else { return };
-    for sched in [BLOCK, Schedule::Rows] {
-        let bt = laplacian_like(16, 4096, 7);
+    // (2, 20000): too long for shared memory, so the global-scratch block kernel.
+    for (sched, rows, n) in [
+        (BLOCK, 16, 4096),
+        (Schedule::Rows, 16, 4096),
+        (BLOCK, 2, 20000),
+    ] {
+        let bt = laplacian_like(rows, n, 7);
         check_forward::<f32>(&gpu, Op::Diag, sched, &bt, 4.0, 1e-6);
         let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
         let want = cpu::<f64>(Op::Diag, bt.n, &widen(&a), &widen(&b), &widen(&c), bt.z);
@@ -266,6 +280,8 @@ fn gpu_causal_f32_matches_f64_reference() {
         (3, 96, Schedule::Rows),
         (4097, 20, Schedule::Auto),
         (4097, 20, Schedule::Block { threads: Some(64) }),
+        (300, 515, BLOCK),
+        (2, 20000, BLOCK),
     ] {
         check_forward::<f32>(
             &gpu,
@@ -398,6 +414,8 @@ fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64
     }
     .unwrap();
     let got = gpu_vjp(gpu, op, sched, n, &a, &b, &c, zs, &w32).unwrap();
+    let (kernel, threads) = gr::resolve_vjp_schedule::<f32>(gpu, op, rows, n, sched).unwrap();
+    eprintln!("{op:?} {sched:?} VJP B={rows} N={n}: kernel {kernel} threads {threads:?}");
     if sched == Schedule::Auto {
         // The host-slice API gives the same result as the device-level one.
         let host = match op {
@@ -452,6 +470,9 @@ fn gpu_vjp_matches_f64_reference() {
         14,
     );
     vjp_case(&gpu, Op::Diag, Schedule::Rows, 130, 65, 12);
+    vjp_case(&gpu, Op::Diag, BLOCK, 16, 4096, 17);
+    vjp_case(&gpu, Op::Diag, BLOCK, 300, 515, 18);
+    vjp_case(&gpu, Op::Diag, BLOCK, 2, 12000, 19);
     vjp_case(&gpu, Op::Diag, Schedule::Auto, 4099, 17, 15);
     vjp_case(
         &gpu,
@@ -476,6 +497,9 @@ fn gpu_causal_vjp_matches_f64_reference() {
         23,
     );
     vjp_case(&gpu, Op::Causal, Schedule::Rows, 130, 65, 22);
+    vjp_case(&gpu, Op::Causal, BLOCK, 16, 4096, 27);
+    vjp_case(&gpu, Op::Causal, BLOCK, 300, 515, 28);
+    vjp_case(&gpu, Op::Causal, BLOCK, 2, 12000, 29);
     vjp_case(&gpu, Op::Causal, Schedule::Auto, 4099, 17, 25);
     vjp_case(
         &gpu,

@@ -193,6 +193,12 @@ impl Kpi for AdjointKpi {
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
         let c = &self.config;
+        // On the GPU when cuBLAS loads (without it: the CPU path, and the report says cpu).
+        #[cfg(feature = "gpu")]
+        if ctx.device == super::Device::Gpu && muse_gpu::leapfrog::blas_present() {
+            let id = (self.name(), self.target(), self.config());
+            return super::adjoint_gpu::run(c, id, ctx);
+        }
         let cpu = ctx.on_cpu();
         let ode_err =
             |e: muse_core::hamiltonian::OdeError| BenchError::Other(format!("adjoint: {e}"));

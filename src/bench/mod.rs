@@ -28,6 +28,8 @@
 //! ```
 
 pub mod adjoint;
+#[cfg(feature = "gpu")]
+pub mod adjoint_gpu;
 pub mod energy;
 mod error;
 #[cfg(feature = "gpu")]

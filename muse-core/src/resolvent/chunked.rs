@@ -93,10 +93,8 @@ impl<R: Real> Transfer<R> {
             .max(max_abs(self.m[1]))
             .max(max_abs(self.m[2]))
             .max(max_abs(self.m[3]));
-        let e = mx.exponent();
-        let sc = |z: Complex<R>| Complex::new(z.re.scalbn(-e), z.im.scalbn(-e));
         Transfer {
-            m: [sc(self.m[0]), sc(self.m[1]), sc(self.m[2]), sc(self.m[3])],
+            m: scale_pow2(self.m, mx.exponent()),
         }
     }
 
@@ -191,9 +189,22 @@ impl<R: Real> core::ops::Mul for Transfer<R> {
 /// Rescales a boundary vector by a power of two so its largest part is in `[1/2, 1)`.
 #[inline(always)]
 pub fn normalise_boundary<R: Real>(v: Boundary<R>) -> Boundary<R> {
-    let e = max_abs(v[0]).max(max_abs(v[1])).exponent();
-    let sc = |z: Complex<R>| Complex::new(z.re.scalbn(-e), z.im.scalbn(-e));
-    [sc(v[0]), sc(v[1])]
+    scale_pow2(v, max_abs(v[0]).max(max_abs(v[1])).exponent())
+}
+
+/// Every part of `zs` times `2^{−e}`, bit-identical to `scalbn(x, −e)` per part. When
+/// `2^{−e}` is a normal number, `scalbn` is the single correctly rounded product `x · 2^{−e}`
+/// (see [`Real::scalbn`]), so one range test covers all parts and the scaling is `2K`
+/// multiplications (no per-part branch: on the GPU these branches dominated the scan steps);
+/// otherwise each part goes through `scalbn`.
+#[inline(always)]
+fn scale_pow2<R: Real, const K: usize>(zs: [Complex<R>; K], e: i32) -> [Complex<R>; K] {
+    let s = R::ONE.scalbn(-e);
+    if s >= R::MIN_POSITIVE && s <= R::MAX {
+        zs.map(|z| Complex::new(z.re * s, z.im * s))
+    } else {
+        zs.map(|z| Complex::new(z.re.scalbn(-e), z.im.scalbn(-e)))
+    }
 }
 
 /// Runs the leading ratio recurrence over `range = s..e` starting from the boundary
@@ -384,4 +395,72 @@ pub fn resolvent_diag_chunked<S: Scalar>(
         u = q.apply(u);
     }
     diag_finish(a, z, 0, r, s, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The per-part definition `scale_pow2` must reproduce bit for bit.
+    fn per_part<R: Real, const K: usize>(zs: [Complex<R>; K], e: i32) -> [Complex<R>; K] {
+        zs.map(|z| Complex::new(z.re.scalbn(-e), z.im.scalbn(-e)))
+    }
+
+    fn check<R: Real>(from_bits: impl Fn(u64) -> R, bits: u32) {
+        let mut rng = ChaCha8Rng::seed_from_u64(bits as u64);
+        for _ in 0..20_000 {
+            // Random bit patterns cover every exponent, subnormals and both signs; a few
+            // exact zeros too.
+            let mut part = || {
+                if rng.gen_range(0..16) == 0 {
+                    R::ZERO
+                } else {
+                    let x = from_bits(rng.gen::<u64>() >> (64 - bits));
+                    if x.is_finite() {
+                        x
+                    } else {
+                        R::ONE
+                    }
+                }
+            };
+            let m = [
+                Complex::new(part(), part()),
+                Complex::new(part(), part()),
+                Complex::new(part(), part()),
+                Complex::new(part(), part()),
+            ];
+            let e = m.iter().fold(R::ZERO, |a, &z| a.max(max_abs(z))).exponent();
+            for shift in [0, 1, -1, 30, -30, 200, -200] {
+                let got = scale_pow2(m, e + shift);
+                let want = per_part(m, e + shift);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.re.to_f64().to_bits() == w.re.to_f64().to_bits()
+                            && g.im.to_f64().to_bits() == w.im.to_f64().to_bits(),
+                        "{:?} vs {:?} (e = {})",
+                        g.re.to_f64(),
+                        w.re.to_f64(),
+                        e + shift
+                    );
+                }
+            }
+            let t = Transfer { m }.normalised();
+            assert_eq!(t.m, per_part(m, e));
+            let v = normalise_boundary([m[0], m[1]]);
+            let eb = max_abs(m[0]).max(max_abs(m[1])).exponent();
+            assert_eq!(v, per_part([m[0], m[1]], eb));
+        }
+    }
+
+    #[test]
+    fn scale_pow2_equals_per_part_scalbn_bit_for_bit_f32() {
+        check::<f32>(|b| f32::from_bits(b as u32), 32);
+    }
+
+    #[test]
+    fn scale_pow2_equals_per_part_scalbn_bit_for_bit_f64() {
+        check::<f64>(f64::from_bits, 64);
+    }
 }

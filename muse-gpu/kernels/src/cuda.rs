@@ -48,3 +48,26 @@ pub mod thread {
         unsafe { nvptx::_syncthreads() }
     }
 }
+
+/// Shared memory (cuda_std's `shared` module): the block's dynamic shared memory, declared
+/// once in PTX (`.extern .shared`, sized by the launch's `shared_mem_bytes`).
+pub mod shared {
+    core::arch::global_asm!(".extern .shared .align 16 .b8 muse_dynamic_smem[];");
+
+    /// A generic pointer to the start of the block's dynamic shared memory (16-byte
+    /// aligned). Valid for the `shared_mem_bytes` of the launch; the same for every thread
+    /// of the block, distinct between blocks.
+    #[inline(always)]
+    pub fn dynamic_shared_mem<T>() -> *mut T {
+        let p: u64;
+        // SAFETY: reads the address of the module's shared-memory symbol (no memory access).
+        unsafe {
+            core::arch::asm!(
+                "cvta.shared.u64 {p}, muse_dynamic_smem;",
+                p = out(reg64) p,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        p as *mut T
+    }
+}

@@ -6,7 +6,7 @@
 //! Kernels never trap on bad data: the host checks every length before a launch, and
 //! numeric failures inside a kernel are reported through an error-flag word ([`flag`]).
 #![no_std]
-#![feature(abi_ptx, stdarch_nvptx)]
+#![feature(abi_ptx, stdarch_nvptx, asm_experimental_arch)]
 #![allow(clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 pub mod cuda;

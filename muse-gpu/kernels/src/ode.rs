@@ -2,7 +2,8 @@
 //! the matrix products (which the host runs through cuBLAS). Each kernel is a grid-stride
 //! loop over elements calling muse-core's per-element functions
 //! (`hamiltonian::mlp::{force_coef, hvp_coefs, gelu}`, `hamiltonian::kinetic`,
-//! `integrator::kick_one`), so the GPU and the CPU share the math.
+//! `integrator::kick_one`, `Scalar::from_real` for the f16 storage of GEMM operands), so
+//! the GPU and the CPU share the math.
 //!
 //! Layouts (row-major, as muse-core): particles `m × d`, hidden activations `m × h`
 //! (`idx = i·h + j`, hidden unit `j = idx % h`).
@@ -12,6 +13,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use muse_core::hamiltonian::kinetic;
 use muse_core::hamiltonian::mlp::{force_coef, gelu, hvp_coefs};
 use muse_core::integrator::kick_one;
+use muse_core::scalar::Scalar;
 
 use crate::cuda::thread;
 
@@ -111,6 +113,16 @@ pub unsafe extern "ptx-kernel" fn ode_energy_f32(
             let pi = core::slice::from_raw_parts(p.add(i * d), d);
             *v.add(i) = kinetic(pi) + (*v.add(i) + b2);
         }
+    });
+}
+
+/// `y ← f16(x)` on `n` elements (round to nearest, ties to even: muse-core's
+/// `Scalar::from_real` for `half::f16`): the f16 storage of the GEMM operands.
+#[no_mangle]
+pub unsafe extern "ptx-kernel" fn ode_to_f16(n: usize, x: *const f32, y: *mut half::f16) {
+    for_each(n, |i| {
+        // SAFETY: the host checked x, y ≥ n.
+        unsafe { *y.add(i) = half::f16::from_real(*x.add(i)) };
     });
 }
 

@@ -1,11 +1,17 @@
 //! Resolvent kernels (f32 compute; f32 and f16 storage).
 //!
-//! Two shapes of work:
-//! - `*_block_{dtype}`: one thread block per system (few long systems). Thread `t` owns the
-//!   chunk `[t·L, min((t+1)·L, N))` with `L = ⌈N / blockDim⌉`, reduces it to a forward and a
-//!   backward [`Transfer`] (muse-core's `chunked` API), the block scans the transfers
-//!   (Hillis–Steele, log₂ blockDim steps) to get every chunk's boundary vectors, and each
-//!   thread finishes its chunk with `forward_finish` / `backward_finish` / `diag_finish`.
+//! Three shapes of work:
+//! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
+//!   copies the row's inputs into dynamic shared memory ([`shared::dynamic_shared_mem`],
+//!   coalesced, read once from global memory); thread `t` owns the chunk
+//!   `[t·L, min((t+1)·L, N))` with `L = ⌈N / blockDim⌉` rounded up to odd (`chunk_len`:
+//!   bank-conflict-free), reduces it to a forward and a backward [`Transfer`] (muse-core's
+//!   `chunked` API), the block scans the transfers in shared memory (Hillis–Steele, log₂
+//!   blockDim steps) to get every chunk's boundary vectors, and each thread finishes its
+//!   chunk with `forward_finish` / `backward_finish` / `diag_finish`. The ratios `r`, `s`
+//!   live in shared memory or global scratch (`rs_smem`); sizes in [`smem_forward_bytes`],
+//!   [`smem_vjp_bytes`].
+//! - `*_block_{dtype}`: the same scheme over global scratch (rows too long for shared memory).
 //! - `*_rows_{dtype}`: one thread per system (many systems), calling muse-core's sequential
 //!   functions on the thread's row.
 //!
@@ -30,7 +36,7 @@ use muse_core::resolvent::{
 use muse_core::scalar::Scalar;
 use num_complex::Complex;
 
-use crate::cuda::thread;
+use crate::cuda::{shared, thread};
 use crate::flag;
 
 type C32 = Complex<f32>;
@@ -91,8 +97,8 @@ fn causal_store<S: Scalar<Real = f32>>(
     Ok(())
 }
 
-/// The block-per-system scheme (see the module docs). `CAUSAL` skips the backward direction
-/// and writes `1/r_i`.
+/// The block-per-system scheme (see the module docs), over global scratch. `CAUSAL` skips
+/// the backward direction and writes `1/r_i`.
 #[inline(always)]
 unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     rows: usize,
@@ -110,18 +116,161 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
         return; // uniform across the block: no barrier is skipped by part of it
     }
     let nt = thread::block_dim_x() as usize;
-    let t = thread::thread_idx_x() as usize;
     let m = n - 1; // the host never launches n == 0
                    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
     let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
-    let r_all = sc;
-    let s_all = unsafe { sc.add(n) };
     let fwd = unsafe { sc.add(2 * n) } as *mut Transfer<f32>;
-    let bwd = unsafe { fwd.add(nt) };
+    unsafe { block_body::<S, CAUSAL>(row, a, b, c, z, out, sc, sc.add(n), fwd, fwd.add(nt), flag) }
+}
 
-    let len = n.div_ceil(nt);
+/// Bytes of dynamic shared memory of the `*_smem_*` forward kernels: two transfers per
+/// thread, `r` and `s` when `rs_smem` (else they live in global scratch, `2n` complex per
+/// row), and the row's `a`, `b`, `c` (`elem` bytes each). The host computes the same.
+#[inline(always)]
+pub const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
+    64 * threads + if rs_smem { 16 * n } else { 0 } + smem_inputs_bytes(n, elem)
+}
+
+/// Bytes of the staged `a`, `b`, `c` of one row (each 16-byte aligned).
+#[inline(always)]
+pub const fn smem_inputs_bytes(n: usize, elem: usize) -> usize {
+    align16(n * elem) + 2 * align16((n - 1) * elem)
+}
+
+#[inline(always)]
+const fn align16(x: usize) -> usize {
+    (x + 15) & !15
+}
+
+/// Copies `len` elements from global `src` to shared `dst`, thread `t` of `nt` taking
+/// `t, t + nt, …` (coalesced); `U` loads are in flight per thread before their stores.
+#[inline(always)]
+unsafe fn stage<T: Copy>(src: *const T, dst: *mut T, len: usize, t: usize, nt: usize) {
+    const U: usize = 4;
+    let mut base = 0;
+    while base < len {
+        let mut v = [core::mem::MaybeUninit::<T>::uninit(); U];
+        for (u, x) in v.iter_mut().enumerate() {
+            let i = base + u * nt + t;
+            if i < len {
+                // SAFETY: i < len, inside the row.
+                *x = core::mem::MaybeUninit::new(unsafe { src.add(i).read() });
+            }
+        }
+        for (u, x) in v.iter().enumerate() {
+            let i = base + u * nt + t;
+            if i < len {
+                // SAFETY: as above; written before read.
+                unsafe { dst.add(i).write(x.assume_init()) };
+            }
+        }
+        base += U * nt;
+    }
+}
+
+/// Stages row `row` of `a` (`n`), `b`, `c` (`n − 1`) into shared memory at `sm` (layout of
+/// [`smem_inputs_bytes`]) and returns the shared copies. Every thread must call it.
+#[inline(always)]
+unsafe fn stage_inputs<'a, S: Copy>(
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    row: usize,
+    n: usize,
+    sm: *mut u8,
+    t: usize,
+    nt: usize,
+) -> (&'a [S], &'a [S], &'a [S]) {
+    let m = n - 1;
+    let es = core::mem::size_of::<S>();
+    // SAFETY: the host sized the shared memory (`smem_inputs_bytes`) and the rows.
+    unsafe {
+        let sa = sm as *mut S;
+        let sb = sm.add(align16(n * es)) as *mut S;
+        let sc = sm.add(align16(n * es) + align16(m * es)) as *mut S;
+        stage(a.add(row * n), sa, n, t, nt);
+        stage(b.add(row * m), sb, m, t, nt);
+        stage(c.add(row * m), sc, m, t, nt);
+        (
+            slice::from_raw_parts(sa, n),
+            slice::from_raw_parts(sb, m),
+            slice::from_raw_parts(sc, m),
+        )
+    }
+}
+
+/// The block-per-system scheme with the row's inputs, the transfer scans and (when
+/// `rs_smem != 0`) the ratios in shared memory (layout of [`smem_forward_bytes`]); the
+/// inputs are read from global memory once, coalesced.
+#[inline(always)]
+unsafe fn block_smem_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    out: *mut Complex<S>,
+    scratch: *mut C32,
+    rs_smem: u32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return; // uniform across the block
+    }
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    // SAFETY: layout of `smem_forward_bytes` (the host launched with that many bytes).
+    unsafe {
+        let fwd = sm as *mut Transfer<f32>;
+        let bwd = fwd.add(nt);
+        let (r_all, s_all, inputs) = if rs_smem != 0 {
+            let r = sm.add(64 * nt) as *mut C32;
+            (r, r.add(n), sm.add(64 * nt + 16 * n))
+        } else {
+            let r = scratch.add(row * 2 * n);
+            (r, r.add(n), sm.add(64 * nt))
+        };
+        let (a, b, c) = stage_inputs(a, b, c, row, n, inputs, t, nt);
+        thread::sync_threads();
+        let out = row_of_mut(out, row, n);
+        block_body::<S, CAUSAL>(row, a, b, c, z, out, r_all, s_all, fwd, bwd, flag)
+    }
+}
+
+/// Elements per thread: `⌈n / nt⌉` rounded up to an odd number, so that the threads of a
+/// warp, reading element `j` of their chunks (`t·len + j`), hit 32 different shared-memory
+/// banks (an even stride `len` would make `gcd(len, 32)` of them share one).
+#[inline(always)]
+fn chunk_len(n: usize, nt: usize) -> usize {
+    n.div_ceil(nt) | 1
+}
+
+/// The chunked scheme of one row by one block: `a`, `b`, `c` the row (global or shared),
+/// `r_all`, `s_all` `n` complex each, `fwd`, `bwd` one transfer per thread.
+#[inline(always)]
+unsafe fn block_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    row: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: C32,
+    out: &mut [Complex<S>],
+    r_all: *mut C32,
+    s_all: *mut C32,
+    fwd: *mut Transfer<f32>,
+    bwd: *mut Transfer<f32>,
+    flag: *mut u64,
+) {
+    let n = a.len();
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+
+    let len = chunk_len(n, nt);
     let st = (t * len).min(n);
     let en = (st + len).min(n);
 
@@ -294,8 +443,9 @@ fn check_grad_chunk(
     Ok(())
 }
 
-/// The VJPs by the chunked scheme, one block per system: transfer scans for the ratios, then
-/// affine scans for the adjoint recurrences (muse-core's `chunked_vjp`), per-thread chunks.
+/// The VJPs by the chunked scheme, one block per system, over global scratch: transfer
+/// scans for the ratios, then affine scans for the adjoint recurrences (muse-core's
+/// `chunked_vjp`), per-thread chunks.
 #[inline(always)]
 unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     rows: usize,
@@ -317,17 +467,141 @@ unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
         return;
     }
     let nt = thread::block_dim_x() as usize;
-    let t = thread::thread_idx_x() as usize;
     let m = n - 1;
     // SAFETY: sizes are checked by the host (see `block_vjp_scratch`).
-    let (a, b, c, w) = unsafe {
-        (
+    unsafe {
+        let (a, b, c, w) = (
             row_of(a, row, n),
             row_of(b, row, m),
             row_of(c, row, m),
             row_of(w, row, n),
-        )
-    };
+        );
+        let sc = scratch.add(row * block_vjp_scratch(n, nt));
+        let fwd = sc.add(4 * n) as *mut Transfer<f32>;
+        let aff = sc.add(4 * n + 8 * nt) as *mut u8;
+        let lay = VjpLayout {
+            r: sc,
+            s: sc.add(n),
+            d: sc.add(2 * n),
+            w: sc.add(3 * n),
+            fwd,
+            bwd: fwd.add(nt),
+            pre: aff as *mut Affine<f32>, // 20 bytes each, 4-aligned
+            suf: aff.add(20 * nt) as *mut Affine<f32>,
+            part: sc.add(4 * n + 14 * nt),
+        };
+        vjp_body::<S, CAUSAL>(row, a, b, c, z, w, ga, gb, gc, zbar, lay, flag)
+    }
+}
+
+/// Bytes of dynamic shared memory of the `*_vjp_smem_*` kernels: the transfers (64 bytes
+/// per thread, reused for the affine maps), one `z̄` partial per thread, `r` and `s` when
+/// `rs_smem` (`d̄`, `r̄` and otherwise `r`, `s` live in global scratch, `4n` complex per row),
+/// the row's `a`, `b`, `c` and `w`. The host computes the same.
+#[inline(always)]
+pub const fn smem_vjp_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
+    72 * threads
+        + if rs_smem { 16 * n } else { 0 }
+        + smem_inputs_bytes(n, elem)
+        + align16(2 * n * elem)
+}
+
+/// The block VJP with the row's inputs, cotangents, scans and (when `rs_smem != 0`) the
+/// ratios in shared memory (layout of [`smem_vjp_bytes`]).
+#[inline(always)]
+unsafe fn vjp_smem_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    w: *const Complex<S>,
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    scratch: *mut C32,
+    rs_smem: u32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return;
+    }
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    // SAFETY: layout of `smem_vjp_bytes` (the host launched with that many bytes); global
+    // scratch of `4n` complex per row.
+    unsafe {
+        let fwd = sm as *mut Transfer<f32>;
+        let part = sm.add(64 * nt) as *mut C32;
+        let g = scratch.add(row * 4 * n);
+        let (r, s, mut rest) = if rs_smem != 0 {
+            let r = sm.add(72 * nt) as *mut C32;
+            (r, r.add(n), sm.add(72 * nt + 16 * n))
+        } else {
+            (g.add(2 * n), g.add(3 * n), sm.add(72 * nt))
+        };
+        let sw = rest as *mut Complex<S>;
+        stage(w.add(row * n), sw, n, t, nt);
+        rest = rest.add(align16(2 * n * core::mem::size_of::<S>()));
+        let (a, b, c) = stage_inputs(a, b, c, row, n, rest, t, nt);
+        thread::sync_threads();
+        let lay = VjpLayout {
+            r,
+            s,
+            d: g,
+            w: g.add(n),
+            fwd,
+            bwd: fwd.add(nt),
+            // The affine maps reuse the transfers' space (read before the barrier that
+            // precedes the affine stores).
+            pre: fwd as *mut Affine<f32>,
+            suf: (fwd as *mut u8).add(20 * nt) as *mut Affine<f32>,
+            part,
+        };
+        let w = slice::from_raw_parts(sw as *const Complex<S>, n);
+        vjp_body::<S, CAUSAL>(row, a, b, c, z, w, ga, gb, gc, zbar, lay, flag)
+    }
+}
+
+/// Where the block VJP keeps its per-row arrays (`n` complex each: `r`, `s`, `d̄`, `r̄` work)
+/// and per-thread scan values.
+#[derive(Clone, Copy)]
+struct VjpLayout {
+    r: *mut C32,
+    s: *mut C32,
+    d: *mut C32,
+    w: *mut C32,
+    fwd: *mut Transfer<f32>,
+    bwd: *mut Transfer<f32>,
+    pre: *mut Affine<f32>,
+    suf: *mut Affine<f32>,
+    part: *mut C32,
+}
+
+/// The block VJP of one row (`a`, `b`, `c`, `w` the row, global or shared).
+#[inline(always)]
+unsafe fn vjp_body<S: Scalar<Real = f32>, const CAUSAL: bool>(
+    row: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: C32,
+    w: &[Complex<S>],
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    lay: VjpLayout,
+    flag: *mut u64,
+) {
+    let n = a.len();
+    let m = n - 1;
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
     let mut grad = unsafe {
         VjpOut {
             a: row_of_mut(ga, row, n),
@@ -335,16 +609,19 @@ unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
             c: row_of_mut(gc, row, m),
         }
     };
-    let sc = unsafe { scratch.add(row * block_vjp_scratch(n, nt)) };
-    let (r_all, s_all, d_all, w_all) = unsafe { (sc, sc.add(n), sc.add(2 * n), sc.add(3 * n)) };
-    let fwd = unsafe { sc.add(4 * n) } as *mut Transfer<f32>;
-    let bwd = unsafe { fwd.add(nt) };
-    let aff = unsafe { sc.add(4 * n + 8 * nt) } as *mut u8;
-    let pre = aff as *mut Affine<f32>; // 20 bytes each, 4-aligned
-    let suf = unsafe { aff.add(20 * nt) } as *mut Affine<f32>;
-    let part = unsafe { sc.add(4 * n + 14 * nt) };
+    let VjpLayout {
+        r: r_all,
+        s: s_all,
+        d: d_all,
+        w: w_all,
+        fwd,
+        bwd,
+        pre,
+        suf,
+        part,
+    } = lay;
 
-    let len = n.div_ceil(nt);
+    let len = chunk_len(n, nt);
     let st = (t * len).min(n);
     let en = (st + len).min(n);
     let k = en - st;
@@ -552,7 +829,63 @@ unsafe fn vjp_rows_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
 }
 
 macro_rules! forward_kernels {
-    ($s:ty, $block:ident, $rows:ident, $cblock:ident, $crows:ident) => {
+    ($s:ty, $block:ident, $rows:ident, $cblock:ident, $crows:ident, $smem:ident, $csmem:ident) => {
+        /// `g = diag (T − zI)⁻¹`, one block per system, the row in shared memory.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $smem(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            rs_smem: u32,
+            flag: *mut u64,
+        ) {
+            block_smem_generic::<$s, false>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                out,
+                scratch,
+                rs_smem,
+                flag,
+            )
+        }
+        /// Causal resolvent `1/r_i`, one block per system, the row in shared memory.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $csmem(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            scratch: *mut C32,
+            rs_smem: u32,
+            flag: *mut u64,
+        ) {
+            block_smem_generic::<$s, true>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                out,
+                scratch,
+                rs_smem,
+                flag,
+            )
+        }
         /// `g = diag (T − zI)⁻¹`, one block per system.
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $block(
@@ -621,7 +954,79 @@ macro_rules! forward_kernels {
 }
 
 macro_rules! vjp_kernels {
-    ($s:ty, $vjp:ident, $cvjp:ident, $bvjp:ident, $bcvjp:ident) => {
+    ($s:ty, $vjp:ident, $cvjp:ident, $bvjp:ident, $bcvjp:ident, $svjp:ident, $scvjp:ident) => {
+        /// Exact VJP of the resolvent diagonal, one block per system, the row in shared memory.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $svjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            rs_smem: u32,
+            flag: *mut u64,
+        ) {
+            vjp_smem_generic::<$s, false>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                rs_smem,
+                flag,
+            )
+        }
+        /// Exact VJP of the causal resolvent, one block per system, the row in shared memory.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $scvjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            rs_smem: u32,
+            flag: *mut u64,
+        ) {
+            vjp_smem_generic::<$s, true>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                rs_smem,
+                flag,
+            )
+        }
         /// Exact VJP of the resolvent diagonal, one block per system (chunked scans).
         #[no_mangle]
         pub unsafe extern "ptx-kernel" fn $bvjp(
@@ -766,26 +1171,34 @@ forward_kernels!(
     resolvent_diag_block_f32,
     resolvent_diag_rows_f32,
     causal_resolvent_block_f32,
-    causal_resolvent_rows_f32
+    causal_resolvent_rows_f32,
+    resolvent_diag_smem_f32,
+    causal_resolvent_smem_f32
 );
 forward_kernels!(
     f16,
     resolvent_diag_block_f16,
     resolvent_diag_rows_f16,
     causal_resolvent_block_f16,
-    causal_resolvent_rows_f16
+    causal_resolvent_rows_f16,
+    resolvent_diag_smem_f16,
+    causal_resolvent_smem_f16
 );
 vjp_kernels!(
     f32,
     resolvent_vjp_rows_f32,
     causal_resolvent_vjp_rows_f32,
     resolvent_vjp_block_f32,
-    causal_resolvent_vjp_block_f32
+    causal_resolvent_vjp_block_f32,
+    resolvent_vjp_smem_f32,
+    causal_resolvent_vjp_smem_f32
 );
 vjp_kernels!(
     f16,
     resolvent_vjp_rows_f16,
     causal_resolvent_vjp_rows_f16,
     resolvent_vjp_block_f16,
-    causal_resolvent_vjp_block_f16
+    causal_resolvent_vjp_block_f16,
+    resolvent_vjp_smem_f16,
+    causal_resolvent_vjp_smem_f16
 );
