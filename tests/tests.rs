@@ -5,6 +5,8 @@ mod common;
 mod hamiltonian;
 mod leapfrog;
 mod lm;
+#[cfg(feature = "gpu")]
+mod lm_gpu;
 mod npy;
 mod parallel_resolvent;
 mod resolvent;

@@ -80,7 +80,8 @@ pub enum KpiCommand {
 pub enum Device {
     /// The CPU (gemm + rayon).
     Cpu,
-    /// A CUDA GPU (not available for the language model yet).
+    /// A CUDA GPU (cuBLAS + muse-gpu kernels).
+    #[value(alias = "gpu")]
     Cuda,
 }
 
@@ -164,6 +165,9 @@ pub struct EvalArgs {
     /// Weight storage.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
+    /// Device (`gpu` or `cuda`: the forward pass on the GPU, cuBLAS + muse-gpu kernels).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
 }
 
 /// `muse lm score`.
@@ -234,11 +238,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn run_train(a: TrainArgs) -> anyhow::Result<()> {
-    if a.device == Device::Cuda {
-        return Err(usage(
-            "the language model trains on the CPU only (--device cpu)",
-        ));
-    }
     let stage = Stage::from_number(a.stage).map_err(lm_err)?;
     let (tok, train_ids) = tokenizer_from_file(&a.train).map_err(lm_err)?;
     let valid_ids = tok.encode(&read_text(&a.valid).map_err(lm_err)?);
@@ -264,7 +263,11 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         a.train.display(),
         train_ids.len()
     );
-    let report = train(&mut model, &train_ids, &valid_ids, &tc).map_err(lm_err)?;
+    let report = if a.device == Device::Cuda {
+        train_on_gpu(&mut model, &train_ids, &valid_ids, &tc)?
+    } else {
+        train(&mut model, &train_ids, &valid_ids, &tc).map_err(lm_err)?
+    };
     let meta = serde_json::json!({
         "train_file": a.train.display().to_string(),
         "valid_file": a.valid.display().to_string(),
@@ -281,6 +284,9 @@ fn load(dir: &std::path::Path) -> anyhow::Result<(Model<f32>, muse::lm::Tokenize
 }
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.device == Device::Cuda {
+        return run_eval_gpu(a);
+    }
     let (mut model, tok) = load(&a.checkpoint)?;
     if a.dtype == Dtype::F16 {
         model.round_weights_to_f16();
@@ -293,6 +299,69 @@ fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
         "checkpoint": a.checkpoint.display().to_string(),
         "data": a.data.display().to_string(),
         "dtype": format!("{:?}", a.dtype).to_lowercase(),
+        "seconds": secs,
+        "tokens_per_s": r.tokens as f64 / secs,
+        "result": r,
+    }))?;
+    if !r.ok {
+        anyhow::bail!(
+            "{} of {} batches had non-finite log-probabilities (excluded)",
+            r.failed_batches,
+            r.batches
+        );
+    }
+    Ok(())
+}
+
+/// `muse lm train --device gpu`: the same loop on the GPU (f32, cuBLAS + muse-gpu kernels,
+/// Stage 2 through muse-gpu's adjoint); the weights come back for the checkpoint.
+fn train_on_gpu(
+    model: &mut Model<f32>,
+    train_ids: &[u32],
+    valid_ids: &[u32],
+    tc: &TrainConfig,
+) -> anyhow::Result<muse::lm::train::TrainReport> {
+    use muse::lm::gpu::GpuLmError;
+    let gpu = muse_gpu::Gpu::new(0).map_err(|e| {
+        usage(format!(
+            "--device gpu: no usable GPU ({e}); use --device cpu"
+        ))
+    })?;
+    eprintln!("muse lm train: on {}", gpu.device_name());
+    muse::lm::gpu::train::train(&gpu, model, train_ids, valid_ids, tc).map_err(|e| match e {
+        GpuLmError::Lm(e) => lm_err(e),
+        other => anyhow::Error::new(other),
+    })
+}
+
+/// `muse lm eval --device gpu`: the checkpoint's weights uploaded (f32, or f16 storage
+/// with f16 × f16 → f32 GEMMs), perplexity as on the CPU.
+fn run_eval_gpu(a: EvalArgs) -> anyhow::Result<()> {
+    use muse::lm::gpu::{evaluate as evaluate_gpu, GpuDtype, GpuLmError, GpuModel};
+    let (model, tok) = load(&a.checkpoint)?;
+    let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
+    let gpu = muse_gpu::Gpu::new(0).map_err(|e| {
+        usage(format!(
+            "--device gpu: no usable GPU ({e}); use --device cpu"
+        ))
+    })?;
+    let dtype = match a.dtype {
+        Dtype::F32 => GpuDtype::F32,
+        Dtype::F16 => GpuDtype::F16,
+    };
+    let gerr = |e: GpuLmError| match e {
+        GpuLmError::Lm(e) => lm_err(e),
+        other => anyhow::Error::new(other),
+    };
+    let mut g = GpuModel::new(&gpu, &model, dtype).map_err(gerr)?;
+    let t0 = std::time::Instant::now();
+    let r = evaluate_gpu(&mut g, &ids, a.batch, a.seq_len).map_err(gerr)?;
+    let secs = t0.elapsed().as_secs_f64();
+    print_json(&serde_json::json!({
+        "checkpoint": a.checkpoint.display().to_string(),
+        "data": a.data.display().to_string(),
+        "dtype": dtype.as_str(),
+        "device": gpu.device_name(),
         "seconds": secs,
         "tokens_per_s": r.tokens as f64 / secs,
         "result": r,

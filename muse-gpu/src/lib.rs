@@ -54,6 +54,7 @@ pub mod error;
 #[path = "../kernels/src/flag.rs"]
 pub mod flag;
 pub mod leapfrog;
+pub mod lm_ops;
 pub mod ode_kpi;
 pub mod resolvent;
 

@@ -33,6 +33,8 @@ pub mod adjoint_gpu;
 pub mod energy;
 mod error;
 mod example;
+#[cfg(feature = "gpu")]
+mod lm_gpu;
 pub mod memory;
 pub mod perplexity;
 pub mod provenance;

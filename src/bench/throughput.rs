@@ -169,6 +169,10 @@ impl Kpi for ThroughputKpi {
     }
 
     fn run(&self, ctx: &Ctx) -> Result<KpiReport, BenchError> {
+        #[cfg(feature = "gpu")]
+        if ctx.device == super::Device::Gpu {
+            return super::lm_gpu::throughput(self, ctx);
+        }
         let c = &self.config;
         let cpu = ctx.on_cpu();
         let lm_cfg = c.to_lm();

@@ -39,6 +39,8 @@ pub mod eval;
 pub mod ffn;
 pub mod gelu;
 pub mod generate;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod hamiltonian;
 pub mod layernorm;
 pub mod linear;

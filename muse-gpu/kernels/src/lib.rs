@@ -11,6 +11,7 @@
 
 pub mod cuda;
 pub mod flag;
+pub mod lm;
 pub mod ode;
 pub mod resolvent;
 
