@@ -10,22 +10,22 @@
 //! # Memory
 //! The rows are row-major, the lanes want one vector per step: inputs are transposed, and
 //! outputs transposed back, in blocks of `BLK` steps through small stack buffers (in L1),
-//! each lane reading or writing one contiguous run per block. So at any time only a few
-//! cache lines and pages per row are live, whatever `N` (a per-step scatter of the outputs
-//! to `LANES` rows `8N` bytes apart touched `2·LANES` pages per step and thrashed the
-//! first-level TLB from `N = 1024` on). The only O(N) state is the `r` (first half) /
-//! `t` (second half) store, `LANES·N` complex values in `scratch`, two planes (real,
-//! imaginary) of one vector per step.
+//! each lane reading or writing one contiguous run per block (4×4 SSE transposes for `f32`).
+//! The only O(N) state is the `r` (first half) / `t` (second half) store, `LANES·N` complex
+//! values in `scratch`, two planes (real, imaginary) of one vector per step. (The earlier
+//! kernel wrote each output straight to its row, a scatter over `2·LANES` rows `8N` bytes
+//! apart every step, and gathered its inputs element by element with bounds checks.)
 //!
 //! # Checks
 //! The reciprocal here has no scaled branch, so every lane tracks the smallest and largest
-//! `max(|Re p|, |Im p|)` over its pivots `p` (`r_i`, `s_j`, `r_i − t_i`), and a lane whose
-//! pivots leave the safe range ([`crate::complex::safe_range`]) is reported not-ok and
-//! recomputed (or diagnosed) by the single-row path. A NaN (from a NaN input or a zero
+//! `|p|²` (as rounded) over its pivots `p` (`r_i`, `s_j`, `r_i − t_i`), and a lane whose
+//! pivots may leave the safe range of [`crate::complex::recip`]'s fast branch
+//! ([`crate::complex::safe_range`], bounds on `|p|²` in [`norm_range`]) is reported not-ok
+//! and recomputed (or diagnosed) by the single-row path. A NaN (from a NaN input or a zero
 //! pivot's `0/0`) propagates along its recurrence to the final chain state, which is
-//! checked once at the end; `±∞` fails the range. Inside the range the textbook reciprocal
-//! is finite, so stored results are finite except when narrowing to a smaller storage type
-//! overflows, which is checked as they are stored (only for such types).
+//! checked once at the end; `±∞` and `0` fail the range. Inside the range the textbook
+//! reciprocal is finite, so stored results are finite except when narrowing to a smaller
+//! storage type overflows, which is checked as they are stored (only for such types).
 
 #![allow(clippy::needless_range_loop)] // lane loops index several arrays in lock-step
 
@@ -41,15 +41,8 @@ const BLK: usize = 64;
 
 type Lanes<R> = [R; LANES];
 
-/// `1/(x + iy)` by the textbook formula: [`crate::complex::recip`]'s fast branch.
-#[inline(always)]
-fn rec<R: Real>(x: R, y: R) -> (R, R) {
-    let inv = R::ONE / (x * x + y * y);
-    (x * inv, -y * inv)
-}
-
 /// The per-lane state: the reciprocals `1/r`, `1/s` of the two recurrences, and the
-/// running minimum and maximum of `max(|Re p|, |Im p|)` over the pivots `p`.
+/// running minimum and maximum of `|p|²` (as rounded) over the pivots `p`.
 struct Chains<R> {
     rre: Lanes<R>,
     rim: Lanes<R>,
@@ -60,14 +53,16 @@ struct Chains<R> {
 }
 
 impl<R: Real> Chains<R> {
-    /// Records pivot `x + iy` of lane `l` in the range tracker (selects, branch-free; a NaN
-    /// part is not recorded: it is caught at the end, see the module docs).
+    /// `1/(x + iy)` for lane `l` by the textbook formula, [`crate::complex::recip`]'s fast
+    /// branch, recording `|x + iy|²` in the range tracker (selects, branch-free; a NaN is
+    /// not recorded: it is caught at the end, see the module docs).
     #[inline(always)]
-    fn track(&mut self, l: usize, x: R, y: R) {
-        let (x, y) = (x.abs(), y.abs());
-        let m = if x >= y { x } else { y };
-        self.lo[l] = if m < self.lo[l] { m } else { self.lo[l] };
-        self.hi[l] = if m > self.hi[l] { m } else { self.hi[l] };
+    fn rec(&mut self, l: usize, x: R, y: R) -> (R, R) {
+        let n2 = x * x + y * y;
+        self.lo[l] = if n2 < self.lo[l] { n2 } else { self.lo[l] };
+        self.hi[l] = if n2 > self.hi[l] { n2 } else { self.hi[l] };
+        let inv = R::ONE / n2;
+        (x * inv, -y * inv)
     }
 
     /// One lock-step update of both recurrences: `r_i = α_i − k_{i−1}/r_{i−1}` and
@@ -80,19 +75,32 @@ impl<R: Real> Chains<R> {
         (ai, kp, aj, kj): (&Lanes<R>, &Lanes<R>, &Lanes<R>, &Lanes<R>),
         zi: R,
     ) -> (Lanes<R>, Lanes<R>, Lanes<R>, Lanes<R>) {
-        let mut out = ([R::ZERO; LANES], [R::ZERO; LANES], [R::ZERO; LANES], [R::ZERO; LANES]);
+        let mut out = (
+            [R::ZERO; LANES],
+            [R::ZERO; LANES],
+            [R::ZERO; LANES],
+            [R::ZERO; LANES],
+        );
         for l in 0..LANES {
             let (xr, yr) = (ai[l] - self.rre[l] * kp[l], zi - self.rim[l] * kp[l]);
             let (tx, ty) = (self.sre[l] * kj[l], self.sim[l] * kj[l]);
-            self.track(l, xr, yr);
-            (self.rre[l], self.rim[l]) = rec(xr, yr);
+            (self.rre[l], self.rim[l]) = self.rec(l, xr, yr);
             let (xs, ys) = (aj[l] - tx, zi - ty);
-            self.track(l, xs, ys);
-            (self.sre[l], self.sim[l]) = rec(xs, ys);
+            (self.sre[l], self.sim[l]) = self.rec(l, xs, ys);
             (out.0[l], out.1[l], out.2[l], out.3[l]) = (xr, yr, tx, ty);
         }
         out
     }
+}
+
+/// Bounds on `|p|²` (as rounded) that guarantee `max(|Re p|, |Im p|) ∈ [lo, hi]`, the
+/// range of [`crate::complex::recip`]'s fast branch ([`safe_range`]): `[4·lo², hi²/2]`.
+/// Rounding is monotone and `lo²`, `hi²` are powers of two, so `max < lo` gives
+/// `|p|² ≤ 2·lo²` and `max > hi` gives `|p|² ≥ hi²`.
+#[inline(always)]
+fn norm_range<R: Real>() -> (R, R) {
+    let (lo, hi) = safe_range::<R>();
+    (R::from_f64(4.0) * lo * lo, hi * hi * R::HALF)
 }
 
 /// Views complex scratch as reals.
@@ -177,11 +185,23 @@ impl<S: Scalar> Rows<'_, S> {
             let blk = unsafe { &mut *(blk as *mut Block<S::Real> as *mut Block<f32>) };
             // SAFETY: as above.
             let zr = unsafe { *(&zr as *const S::Real as *const f32) };
-            sse::front(front(&self.a, i0), front(&self.b, i0 - 1), front(&self.c, i0 - 1),
-                &mut blk.ai, &mut blk.kp, zr);
+            sse::front(
+                front(&self.a, i0),
+                front(&self.b, i0 - 1),
+                front(&self.c, i0 - 1),
+                &mut blk.ai,
+                &mut blk.kp,
+                zr,
+            );
             // Back: contiguous p = 0 .. len4 from jlo, into steps q = len − 1 − p.
-            sse::back(front(&self.a, jlo), front(&self.b, jlo), front(&self.c, jlo),
-                &mut blk.aj[len - len4..len], &mut blk.kj[len - len4..len], zr);
+            sse::back(
+                front(&self.a, jlo),
+                front(&self.b, jlo),
+                front(&self.c, jlo),
+                &mut blk.aj[len - len4..len],
+                &mut blk.kj[len - len4..len],
+                zr,
+            );
             return len4;
         }
         let _ = (blk, i0, jlo, len, zr);
@@ -190,6 +210,7 @@ impl<S: Scalar> Rows<'_, S> {
 }
 
 /// Whether `S` is `f32` (decided at compile time after monomorphisation).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn is_f32<S: Scalar>() -> bool {
     core::any::TypeId::of::<S>() == core::any::TypeId::of::<f32>()
@@ -200,8 +221,8 @@ fn is_f32<S: Scalar>() -> bool {
 mod sse {
     use super::{Lanes, LANES};
     use core::arch::x86_64::{
-        __m128, _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_mul_ps, _mm_set1_ps,
-        _mm_storeu_ps, _mm_sub_ps, _mm_unpackhi_ps, _mm_unpacklo_ps,
+        __m128, _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_mul_ps, _mm_set1_ps, _mm_storeu_ps,
+        _mm_sub_ps, _mm_unpackhi_ps, _mm_unpacklo_ps,
     };
 
     /// `[r0, r1, r2, r3]` (rows) to columns.
@@ -380,7 +401,13 @@ fn store_simd<S: Scalar>(
             )
         };
         sse::store(out, n, i0, (&gi.0[..len4], &gi.1[..len4]), false);
-        sse::store(out, n, jlo, (&gj.0[len - len4..len], &gj.1[len - len4..len]), true);
+        sse::store(
+            out,
+            n,
+            jlo,
+            (&gj.0[len - len4..len], &gj.1[len - len4..len]),
+            true,
+        );
         return len4;
     }
     let _ = (out, n, i0, jlo, len, gi, gj);
@@ -390,8 +417,54 @@ fn store_simd<S: Scalar>(
 /// Runs the forward resolvent on rows `row0 .. row0 + LANES` of a batch of order `n ≥ 2`;
 /// `scr` holds at least `LANES·n` elements. Returns, per lane, whether the row is done
 /// (every pivot in range and every stored output finite).
+///
+/// With the `std` feature on x86-64, the same code is compiled a second time with AVX2
+/// enabled (one 256-bit register per 8 `f32` lanes) and picked at run time when the CPU has
+/// it. Rounding is identical: Rust never contracts `a·b + c` into a fused multiply–add,
+/// and AVX2 does not enable FMA.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn diag_lanes<S: Scalar>(
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    row0: usize,
+    out: &mut [Complex<S>],
+    scr: &mut [Complex<S::Real>],
+) -> [bool; LANES] {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (just checked).
+        return unsafe { diag_lanes_avx2(n, a, b, c, z, row0, out, scr) };
+    }
+    diag_lanes_impl(n, a, b, c, z, row0, out, scr)
+}
+
+/// [`diag_lanes_impl`] compiled with AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn diag_lanes_avx2<S: Scalar>(
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    row0: usize,
+    out: &mut [Complex<S>],
+    scr: &mut [Complex<S::Real>],
+) -> [bool; LANES] {
+    diag_lanes_impl(n, a, b, c, z, row0, out, scr)
+}
+
+/// The body of [`diag_lanes`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn diag_lanes_impl<S: Scalar>(
     n: usize,
     a: &[S],
     b: &[S],
@@ -415,7 +488,7 @@ pub(crate) fn diag_lanes<S: Scalar>(
     let planes = as_reals(&mut scr[..L * n]);
     let (pre, pim) = planes.split_at_mut(L * n);
     let (zr, zi) = (z.re, -z.im);
-    let (lo, hi) = safe_range::<S::Real>();
+    let (lo, hi) = norm_range::<S::Real>();
     let mut ch = Chains {
         rre: [zero; L],
         rim: [zero; L],
@@ -428,10 +501,8 @@ pub(crate) fn diag_lanes<S: Scalar>(
     // Step 0: r_0 = α_0, t_{N−1} = 0, s_{N−1} = α_{N−1}.
     for l in 0..L {
         let (a0, am) = (rows.a[l][0].to_real() - zr, rows.a[l][m].to_real() - zr);
-        ch.track(l, a0, zi);
-        (ch.rre[l], ch.rim[l]) = rec(a0, zi);
-        ch.track(l, am, zi);
-        (ch.sre[l], ch.sim[l]) = rec(am, zi);
+        (ch.rre[l], ch.rim[l]) = ch.rec(l, a0, zi);
+        (ch.sre[l], ch.sim[l]) = ch.rec(l, am, zi);
         (pre[l], pim[l]) = (a0, zi);
         (pre[m * L + l], pim[m * L + l]) = (zero, zero);
     }
@@ -463,8 +534,7 @@ pub(crate) fn diag_lanes<S: Scalar>(
         let (xr, yr, tx, ty) = ch.step((&blk.ai[0], &blk.kp[0], &blk.aj[0], &blk.kj[0]), zi);
         for l in 0..L {
             let (dx, dy) = (xr[l] - tx[l], yr[l] - ty[l]);
-            ch.track(l, dx, dy);
-            let (gx, gy) = rec(dx, dy);
+            let (gx, gy) = ch.rec(l, dx, dy);
             bad += put(&mut out[l * n + h], gx, gy);
         }
         i0 = h + 1;
@@ -484,10 +554,8 @@ pub(crate) fn diag_lanes<S: Scalar>(
             for l in 0..L {
                 let (dx, dy) = (xr[l] - ti_re[l], yr[l] - ti_im[l]);
                 let (ex, ey) = (rj_re[l] - tx[l], rj_im[l] - ty[l]);
-                ch.track(l, dx, dy);
-                ch.track(l, ex, ey);
-                (gi.0[q][l], gi.1[q][l]) = rec(dx, dy);
-                (gj.0[q][l], gj.1[q][l]) = rec(ex, ey);
+                (gi.0[q][l], gi.1[q][l]) = ch.rec(l, dx, dy);
+                (gj.0[q][l], gj.1[q][l]) = ch.rec(l, ex, ey);
             }
         }
         // Back to rows: g_i for i = i0 .. i0 + len, g_j for j = jlo .. jlo + len.
