@@ -366,8 +366,7 @@ fn put<S: Scalar>(out: &mut Complex<S>, re: S::Real, im: S::Real) -> S::Real {
     let o = narrow::<S>(Complex::new(re, im));
     *out = o;
     if narrows::<S>() {
-        let v = widen(o);
-        (v.re - v.re) + (v.im - v.im)
+        super::forward::nan_if_not_finite(widen(o))
     } else {
         S::Real::ZERO
     }
