@@ -534,6 +534,114 @@ fn lockstep_batch_is_bit_identical_to_single_rows_and_names_failing_row() {
     check::<f16>();
 }
 
+#[test]
+fn lockstep_batch_is_bit_identical_for_every_block_shape_and_matches_dense_inverse() {
+    // 8 rows (one lock-step group) per size; sizes around the kernel's 64-step blocks, its
+    // 4-wide transposes and the odd-N middle element. Random non-symmetric b ≠ c.
+    fn check<S: Scalar>(n: usize, seed: u64) {
+        let rows = 8;
+        let mut g = rng(seed);
+        let (a64, b64, c64) = (
+            normal(&mut g, rows * n),
+            normal(&mut g, rows * (n - 1)),
+            normal(&mut g, rows * (n - 1)),
+        );
+        let (a, b, c) = (
+            to_storage::<S>(&a64),
+            to_storage::<S>(&b64),
+            to_storage::<S>(&c64),
+        );
+        let z = C64::new(0.1, 0.3);
+        let mut out = vec![czero::<S>(); rows * n];
+        let mut scratch = vec![czero(); resolvent_diag_batch_scratch(n)];
+        resolvent_diag_batch(n, &a, &b, &c, zs::<S>(z), &mut out, &mut scratch).unwrap();
+        for r in 0..rows {
+            let (o, m) = (r * n, r * (n - 1));
+            let mut one = vec![czero::<S>(); n];
+            resolvent_diag(
+                &a[o..o + n],
+                &b[m..m + n - 1],
+                &c[m..m + n - 1],
+                zs::<S>(z),
+                &mut one,
+                &mut scratch,
+            )
+            .unwrap();
+            assert_eq!(one, out[o..o + n], "{} n {n} row {r}", S::NAME);
+            if n <= 300 {
+                // Independent float64 reference on the rounded inputs.
+                let rd = |x: &[S]| -> Vec<f64> { x.iter().map(|v| v.to_real().to_f64()).collect() };
+                let want = dense_diag(
+                    &rd(&a[o..o + n]),
+                    &rd(&b[m..m + n - 1]),
+                    &rd(&c[m..m + n - 1]),
+                    z,
+                );
+                let err = rel_l2(&c_to_f64(&out[o..o + n]), &want);
+                let bound = if S::NAME == "f64" { 1e-11 } else { 1e-3 };
+                assert!(err <= bound, "{} n {n} row {r}: {err:e}", S::NAME);
+            }
+        }
+    }
+    for (k, n) in [
+        2, 3, 4, 5, 6, 7, 8, 9, 10, 63, 64, 65, 66, 67, 127, 128, 129, 130, 131, 257, 1000,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check::<f32>(n, 700 + k as u64);
+        check::<f64>(n, 800 + k as u64);
+        check::<f16>(n.min(67), 900 + k as u64);
+    }
+}
+
+#[test]
+fn lockstep_batch_is_bit_identical_at_the_edges_of_the_fast_reciprocal_range() {
+    // r_0 = a_0 − z = −i·Im z with a_0 = Re z = 0: lanes whose |r_0| lies just inside or
+    // outside the fast branch's range [2⁻⁶⁰, 2⁶⁰] (f32) still give the single-row result.
+    let n = 70;
+    let rows = 8;
+    let mut g = rng(71);
+    let mut a = normal(&mut g, rows * n);
+    let (b, c) = (
+        normal(&mut g, rows * (n - 1)),
+        normal(&mut g, rows * (n - 1)),
+    );
+    let scales = [0.5, 0.9, 1.0, 1.1, 1.5, 2.0, 3.0, 1e3];
+    for (r, s) in scales.iter().enumerate() {
+        a[r * n] = 0.0;
+        // Row r's first pivot has |Re| = 0 and |Im| = s·2⁻⁶⁰ (r < 4) or s·2⁶⁰ (r ≥ 4, via a).
+        if r >= 4 {
+            a[r * n] = s * 2f64.powi(60);
+        }
+    }
+    let (a, b, c) = (
+        to_storage::<f32>(&a),
+        to_storage::<f32>(&b),
+        to_storage::<f32>(&c),
+    );
+    for s in scales {
+        let z = Complex::new(0.0_f32, (s * 2f64.powi(-60)) as f32);
+        let mut out = vec![czero::<f32>(); rows * n];
+        let mut scratch = vec![czero(); resolvent_diag_batch_scratch(n)];
+        resolvent_diag_batch(n, &a, &b, &c, z, &mut out, &mut scratch).unwrap();
+        for r in 0..rows {
+            let (o, m) = (r * n, r * (n - 1));
+            let mut one = vec![czero::<f32>(); n];
+            resolvent_diag(
+                &a[o..o + n],
+                &b[m..m + n - 1],
+                &c[m..m + n - 1],
+                z,
+                &mut one,
+                &mut scratch,
+            )
+            .unwrap();
+            assert_eq!(one, out[o..o + n], "Im z {s}·2⁻⁶⁰, row {r}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Backward.
 
