@@ -672,7 +672,7 @@ fn gpu_fixed_overflow_is_an_error_at_the_cpu_step() {
         }
         println!("CPU first overflow, frac {frac}: step {cpu_step}");
         let Some(gpu) = gpu.as_ref() else { continue };
-        let mut e = OdeGpu::new(&gpu, c.d, c.h, &f32s(&c.params), c.m, Some(8)).unwrap();
+        let mut e = OdeGpu::new(gpu, c.d, c.h, &f32s(&c.params), c.m, Some(8)).unwrap();
         let (mut q, mut p) = (q0.clone(), p0.clone());
         let err = e
             .integrate_fixed(&mut q, &mut p, frac, 1.0, 50)
