@@ -29,10 +29,10 @@
 //!
 //! **Fixed point** ([`OdeGpu::integrate_fixed`], [`integrate_fixed`]): muse-core's
 //! bit-reversible Leapfrog (`muse_core::integrator::fixed`) with `i64` states on the device,
-//! $P \mathrel{+}= [\tfrac h2 F(Q2^{-f})2^f]$, $Q \mathrel{+}= [hP]$, through the kernels
-//! `ode_fixed_{to_real,kick,drift}_f32` (muse-core's `fixed_to_real`, `fixed_kick_one`,
-//! `fixed_drift_one`, in f32 as the CPU's `leapfrog_fixed::<f32>`), the force by the same
-//! cuBLAS path as the float integrator. The increments are odd functions of `h` computed
+//! $P \mathrel{+}= \bigl[\tfrac h2 F(Q2^{-f})2^f\bigr]$, $Q \mathrel{+}= \bigl[hP\bigr]$,
+//! through the kernels `ode_fixed_{to_real,kick,drift}_f32` (muse-core's `fixed_to_real`,
+//! `fixed_kick_one`, `fixed_drift_one`, in f32 as the CPU's `leapfrog_fixed::<f32>`), the
+//! force by the same cuBLAS path as the float integrator. The increments are odd functions of `h` computed
 //! from the other variable only, and cuBLAS returns the same bits for the same inputs and
 //! configuration, so `h` then `−h` restores `(Q, P)` bit for bit. The trajectory agrees with
 //! the CPU's up to the force's rounding (another summation order): an increment can differ by
