@@ -27,7 +27,19 @@
 //! Hessian–vector product at `q_k` runs in the same tile loop and reuses `W1 q_k + b1` from
 //! the force stage.
 //!
-//! Host API: [`integrate`] (host slices in, [`Integrated`] out). Device API: [`OdeGpu`].
+//! **Fixed point** ([`OdeGpu::integrate_fixed`], [`integrate_fixed`]): muse-core's
+//! bit-reversible Leapfrog (`muse_core::integrator::fixed`) with `i64` states on the device,
+//! $P \mathrel{+}= \bigl[\tfrac h2 F(Q2^{-f})2^f\bigr]$, $Q \mathrel{+}= \bigl[hP\bigr]$,
+//! through the kernels `ode_fixed_{to_real,kick,drift}_f32` (muse-core's `fixed_to_real`,
+//! `fixed_kick_one`, `fixed_drift_one`, in f32 as the CPU's `leapfrog_fixed::<f32>`), the
+//! force by the same cuBLAS path as the float integrator. The increments are odd functions of `h` computed
+//! from the other variable only, and cuBLAS returns the same bits for the same inputs and
+//! configuration, so `h` then `−h` restores `(Q, P)` bit for bit. The trajectory agrees with
+//! the CPU's up to the force's rounding (another summation order): an increment can differ by
+//! one unit when that rounding crosses a half-unit boundary.
+//!
+//! Host API: [`integrate`] (host slices in, [`Integrated`] out), [`integrate_fixed`].
+//! Device API: [`OdeGpu`].
 
 use cudarc::cublas::sys::cublasOperation_t;
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, Gemv, GemvConfig};
@@ -35,6 +47,7 @@ use cudarc::driver::{
     CudaSlice, CudaView, CudaViewMut, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg,
 };
 use muse_core::hamiltonian::{MlpPotential, OdeArg, OdeError};
+use muse_core::integrator::Fixed;
 
 use half::f16;
 
@@ -825,6 +838,130 @@ impl<'g> OdeGpu<'g> {
         Ok(())
     }
 
+    /// Fixed-point Leapfrog (`frac` fraction bits) of the batch `(q, p)` (`m × d` integers,
+    /// host slices, in place) for `steps` steps of `dt`, as muse-core's
+    /// `leapfrog_fixed::<f32>` (see the module docs); `dt < 0` is the exact inverse.
+    /// `steps = 0` is the identity. On error `q` and `p` are left unchanged.
+    ///
+    /// # Errors
+    /// [`GpuError::Ode`] with [`OdeError::BadConfig`] (`frac ∉ 1..=62`), [`OdeError::BadStep`]
+    /// (`dt` zero or not finite), [`OdeError::FixedOverflow`] (`step` = the first step in
+    /// which a value or an increment did not fit `i64`, `index` = the smallest flat index in
+    /// it); [`GpuError::LengthMismatch`] (`q`, `p` ≠ `m·d`); [`GpuError::TooLarge`] (more
+    /// than `2³² − 1` elements or steps); out of memory, launch or cuBLAS errors.
+    pub fn integrate_fixed(
+        &mut self,
+        q: &mut [i64],
+        p: &mut [i64],
+        frac: u32,
+        dt: f32,
+        steps: usize,
+    ) -> Result<()> {
+        Fixed::new(frac)?;
+        check_dt(dt)?;
+        let n = self.m * self.d;
+        check_len("q", n, q.len())?;
+        check_len("p", n, p.len())?;
+        if n >= u32::MAX as usize || steps >= u32::MAX as usize {
+            return Err(GpuError::TooLarge(format!(
+                "{n} elements, {steps} steps: the overflow flag holds 32-bit steps and indices"
+            )));
+        }
+        if steps == 0 {
+            return Ok(());
+        }
+        let gpu = self.gpu;
+        let mut qd = gpu.upload(q)?;
+        let mut pd = gpu.upload(p)?;
+        let mut x = gpu.alloc::<f32>(n)?;
+        let mut f = gpu.alloc::<f32>(n)?;
+        let mut err = gpu.upload(&[u64::MAX])?;
+        let half = 0.5 * dt;
+        self.fixed_to_real(&qd, frac, &mut x)?;
+        self.force(&x.slice(..), &mut f, None, None)?;
+        for k in 1..=steps {
+            let k = k as u64;
+            self.fixed_kick(&mut pd, &f, half, frac, k, &mut err)?;
+            self.fixed_drift(&mut qd, &pd, dt, k, &mut err)?;
+            self.fixed_to_real(&qd, frac, &mut x)?;
+            self.force(&x.slice(..), &mut f, None, None)?;
+            self.fixed_kick(&mut pd, &f, half, frac, k, &mut err)?;
+        }
+        let e = gpu.download(&err)?[0];
+        if e != u64::MAX {
+            return Err(OdeError::FixedOverflow {
+                step: (e >> 32) as usize,
+                index: (e & 0xffff_ffff) as usize,
+            }
+            .into());
+        }
+        let (qh, ph) = (gpu.download(&qd)?, gpu.download(&pd)?);
+        q.copy_from_slice(&qh);
+        p.copy_from_slice(&ph);
+        Ok(())
+    }
+
+    /// `x ← Q·2^−frac` (kernel `ode_fixed_to_real_f32`).
+    fn fixed_to_real(&self, q: &CudaSlice<i64>, frac: u32, x: &mut CudaSlice<f32>) -> Result<()> {
+        check_len("x", q.len(), x.len())?;
+        let n = q.len();
+        let func = self.gpu.function("ode_fixed_to_real_f32")?;
+        let mut b = self.gpu.stream().launch_builder(&func);
+        b.arg(&n).arg(q).arg(&frac).arg(x);
+        // SAFETY: signature (n, x, frac, y) of `ode_fixed_to_real_f32`; x, y = n elements.
+        unsafe { b.launch(self.cfg(n)) }?;
+        Ok(())
+    }
+
+    /// `P += [c·f·2^frac]` (kernel `ode_fixed_kick_f32`; overflow recorded in `err`).
+    fn fixed_kick(
+        &self,
+        p: &mut CudaSlice<i64>,
+        f: &CudaSlice<f32>,
+        c: f32,
+        frac: u32,
+        step: u64,
+        err: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        check_len("f", p.len(), f.len())?;
+        check_len("err", 1, err.len())?;
+        let n = p.len();
+        let func = self.gpu.function("ode_fixed_kick_f32")?;
+        let mut b = self.gpu.stream().launch_builder(&func);
+        b.arg(&n)
+            .arg(p)
+            .arg(f)
+            .arg(&c)
+            .arg(&frac)
+            .arg(&step)
+            .arg(err);
+        // SAFETY: signature (n, p, f, c, frac, step, err) of `ode_fixed_kick_f32`; p, f = n
+        // elements, err = 1.
+        unsafe { b.launch(self.cfg(n)) }?;
+        Ok(())
+    }
+
+    /// `Q += [c·P]` (kernel `ode_fixed_drift_f32`; overflow recorded in `err`).
+    fn fixed_drift(
+        &self,
+        q: &mut CudaSlice<i64>,
+        p: &CudaSlice<i64>,
+        c: f32,
+        step: u64,
+        err: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        check_len("p", q.len(), p.len())?;
+        check_len("err", 1, err.len())?;
+        let n = q.len();
+        let func = self.gpu.function("ode_fixed_drift_f32")?;
+        let mut b = self.gpu.stream().launch_builder(&func);
+        b.arg(&n).arg(q).arg(p).arg(&c).arg(&step).arg(err);
+        // SAFETY: signature (n, q, p, c, step, err) of `ode_fixed_drift_f32`; q, p = n
+        // elements, err = 1.
+        unsafe { b.launch(self.cfg(n)) }?;
+        Ok(())
+    }
+
     /// `max |a − b|` (NaN if either holds NaN; synchronises).
     ///
     /// # Errors
@@ -1116,4 +1253,42 @@ pub fn integrate_with(
         peak_bytes: gpu.tracker().peak_bytes() - base,
     };
     Ok(out)
+}
+
+/// Fixed-point Leapfrog (`frac` fraction bits) of the integer batch `(q0, p0)` (`m × d`,
+/// e.g. from `muse_core::integrator::to_fixed`) for `steps` steps of `dt` on the GPU, with
+/// the MLP potential `params` (width `h`): [`OdeGpu::integrate_fixed`] on a fresh
+/// [`OdeGpu`] with the default tile. Returns the final `(Q, P)`.
+///
+/// # Errors
+/// `d = 0` or `h = 0` ([`OdeError::BadConfig`]), `q0` not a whole number of particles or
+/// `p0` of another length ([`GpuError::LengthMismatch`]), the potential's errors, and those
+/// of [`OdeGpu::integrate_fixed`].
+#[allow(clippy::too_many_arguments)]
+pub fn integrate_fixed(
+    gpu: &Gpu,
+    d: usize,
+    h: usize,
+    params: &[f32],
+    q0: &[i64],
+    p0: &[i64],
+    frac: u32,
+    dt: f32,
+    steps: usize,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    if d == 0 || h == 0 {
+        return Err(OdeError::BadConfig.into());
+    }
+    if q0.is_empty() || q0.len() % d != 0 {
+        return Err(GpuError::LengthMismatch {
+            arg: "q0",
+            expected: (q0.len() / d).max(1) * d,
+            found: q0.len(),
+        });
+    }
+    check_len("p0", q0.len(), p0.len())?;
+    let mut e = OdeGpu::new(gpu, d, h, params, q0.len() / d, None)?;
+    let (mut q, mut p) = (q0.to_vec(), p0.to_vec());
+    e.integrate_fixed(&mut q, &mut p, frac, dt, steps)?;
+    Ok((q, p))
 }

@@ -514,3 +514,269 @@ fn gpu_force_f16_storage_is_within_the_f16_rounding_bound() {
     assert!(eq < 5e-3 && ep < 5e-3, "{eq} {ep}");
     assert!(out.energy.unwrap().iter().all(|x| x.is_finite()));
 }
+
+// ---- Fixed-point (bit-reversible) Leapfrog ----
+
+/// `(Q, P) = round((q, p)·2^frac)` of a case.
+fn fixed_state(c: &Case, frac: u32) -> (Vec<i64>, Vec<i64>) {
+    let (mut q, mut p) = (vec![0i64; c.m * c.d], vec![0i64; c.m * c.d]);
+    ci::to_fixed(&c.q, frac, &mut q).unwrap();
+    ci::to_fixed(&c.p, frac, &mut p).unwrap();
+    (q, p)
+}
+
+/// muse-core's CPU fixed-point Leapfrog in compute type `R` (f32: the GPU's) on the case's
+/// (f32-rounded) parameters.
+fn cpu_fixed<R: muse_core::Real>(
+    c: &Case,
+    q: &mut [i64],
+    p: &mut [i64],
+    frac: u32,
+    dt: f64,
+    steps: usize,
+) -> Result<(), OdeError> {
+    let params: Vec<R> = c.params.iter().map(|&x| R::from_f64(x)).collect();
+    let pot = MlpPotential::new(c.d, c.h, &params).unwrap();
+    let mut s = vec![R::ZERO; ci::leapfrog_fixed_scratch(&pot, c.m)];
+    ci::leapfrog_fixed(&pot, q, p, frac, R::from_f64(dt), steps, None, &mut s)
+}
+
+/// `max |a − b|` in resolution units.
+fn max_units(a: &[i64], b: &[i64]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn gpu_fixed_leapfrog_is_bit_reversible() {
+    let Some(gpu) = gpu() else { return };
+    // frac = 32: increments up to ~2^27 units, above f32's 24 bits (their low bits are
+    // zero) and positions rounded to f32 for the force: reversibility must not care.
+    for (seed, tile, frac, dt) in [(11u64, Some(8), 32u32, 0.05f32), (12, None, 20, -0.02)] {
+        let c = case(24, 40, 37, seed);
+        let (q0, p0) = fixed_state(&c, frac);
+        let mut e = OdeGpu::new(&gpu, c.d, c.h, &f32s(&c.params), c.m, tile).unwrap();
+        let (mut q, mut p) = (q0.clone(), p0.clone());
+        let steps = 100;
+        e.integrate_fixed(&mut q, &mut p, frac, dt, steps).unwrap();
+        let moved = max_units(&q, &q0).max(max_units(&p, &p0));
+        e.integrate_fixed(&mut q, &mut p, frac, -dt, steps).unwrap();
+        let back = max_units(&q, &q0).max(max_units(&p, &p0));
+        println!(
+            "fixed reversibility seed {seed} tile {tile:?} frac {frac}: moved {moved} units, \
+             back {back} units"
+        );
+        assert!(
+            moved > 1 << 20,
+            "the trajectory did not move: {moved} units"
+        );
+        assert_eq!(q, q0, "Q not restored bit for bit");
+        assert_eq!(p, p0, "P not restored bit for bit");
+    }
+}
+
+#[test]
+fn gpu_fixed_leapfrog_matches_cpu_fixed_f32_within_units_times_steps() {
+    let Some(gpu) = gpu() else { return };
+    // Both sides run muse-core's fixed-point step in f32; only the force's rounding differs
+    // (cuBLAS's summation order vs the CPU's loop): |ΔF| ≲ 2·h·2^-24·Σ|terms| ≈ 1e-5 here,
+    // so an increment [½dt·F·2^frac] (≈ 5·10^3 units, exact in f32) differs by
+    // ≤ ½dt·|ΔF|·2^frac + 1 ≈ 1.03 units, i.e. by one unit at most and only when the
+    // rounding crosses a half-unit. Per step: ≤ 2 units in P, and Q follows dt·ΔP (< 1
+    // unit per step at dt = 0.01) plus the force's response to ΔQ (Lipschitz O(1), times
+    // ½dt): over T steps the gap grows at most like 2T units + O(dt·T²) ≈ 2T(1 + T·dt/2).
+    // Bound: 4·T units (T = 100, dt = 0.01: 3·T expected at worst). The CPU f32-vs-f64
+    // version of this comparison (a larger force difference: f32 vs exact) stays far
+    // inside it (Q ≤ 7, P ≤ 2 units: `cpu_fixed_f32_and_f64_trajectories_agree_within_units_times_steps`).
+    let (frac, dt, steps) = (20u32, 0.01f32, 100usize);
+    for (seed, tile) in [(21u64, Some(8)), (22, None)] {
+        let c = case(24, 40, 37, seed);
+        let (q0, p0) = fixed_state(&c, frac);
+        let (mut qc, mut pc) = (q0.clone(), p0.clone());
+        cpu_fixed::<f32>(&c, &mut qc, &mut pc, frac, dt as f64, steps).unwrap();
+        let mut e = OdeGpu::new(&gpu, c.d, c.h, &f32s(&c.params), c.m, tile).unwrap();
+        let (mut qg, mut pg) = (q0.clone(), p0.clone());
+        e.integrate_fixed(&mut qg, &mut pg, frac, dt, steps)
+            .unwrap();
+        let (dq, dp) = (max_units(&qg, &qc), max_units(&pg, &pc));
+        let moved = max_units(&qc, &q0);
+        let bound = 4 * steps as u64;
+        println!(
+            "fixed GPU vs CPU f32 seed {seed} tile {tile:?}: Q {dq} units, P {dp} units \
+             (bound {bound}; moved {moved} units)"
+        );
+        assert!(moved > 1000 * bound, "the trajectory did not move: {moved}");
+        assert!(dq <= bound && dp <= bound, "Q {dq}, P {dp} units > {bound}");
+        // The free function gives the same bits as the method (same cuBLAS configuration
+        // when the tile is the default).
+        if tile.is_none() {
+            let (qf, pf) =
+                gl::integrate_fixed(&gpu, c.d, c.h, &f32s(&c.params), &q0, &p0, frac, dt, steps)
+                    .unwrap();
+            assert_eq!((qf, pf), (qg, pg));
+        }
+    }
+}
+
+#[test]
+fn gpu_fixed_overflow_is_an_error_at_the_cpu_step() {
+    // The CPU half (the reference's overflow step) runs everywhere; the GPU half needs one.
+    let gpu = gpu();
+    let c0 = case(24, 40, 37, 31);
+    let n = c0.m * c0.d;
+    // frac = 60: range |x| < 8. q = 0, p = ±1 (random signs), dt = 1: |Q| grows by about 1
+    // per step and leaves the range after ~7 steps; frac = 62, q = p = 1.5, dt = 1: the
+    // first drift overflows (1.5 + 1.5 ≥ 2).
+    let mut r = ChaCha8Rng::seed_from_u64(5);
+    let signs: Vec<f64> = (0..n)
+        .map(|_| if r.gen::<bool>() { 1.0 } else { -1.0 })
+        .collect();
+    for (frac, q, p, first) in [
+        (60u32, vec![0.0; n], signs, false),
+        (62, vec![1.5; n], vec![1.5; n], true),
+    ] {
+        let c = Case {
+            q,
+            p,
+            params: c0.params.clone(),
+            lq: c0.lq.clone(),
+            lp: c0.lp.clone(),
+            ..c0
+        };
+        let (q0, p0) = fixed_state(&c, frac);
+        // Particles are independent: the batch's first overflow step is the minimum over
+        // particles of each one's (the CPU reports the first failing tile's, so run them
+        // one by one).
+        let params: Vec<f32> = f32s(&c.params);
+        let pot = MlpPotential::new(c.d, c.h, &params).unwrap();
+        let mut s = vec![0.0f32; ci::leapfrog_fixed_scratch(&pot, 1)];
+        let mut cpu_step = usize::MAX;
+        for i in 0..c.m {
+            let r = i * c.d..(i + 1) * c.d;
+            let (mut qi, mut pi) = (q0[r.clone()].to_vec(), p0[r].to_vec());
+            match ci::leapfrog_fixed(&pot, &mut qi, &mut pi, frac, 1.0f32, 50, None, &mut s) {
+                Err(OdeError::FixedOverflow { step, .. }) => cpu_step = cpu_step.min(step),
+                other => panic!("CPU particle {i}: expected FixedOverflow, got {other:?}"),
+            }
+        }
+        if first {
+            assert_eq!(cpu_step, 1);
+        } else {
+            assert!(
+                cpu_step > 2,
+                "overflow expected after a few steps, at {cpu_step}"
+            );
+        }
+        println!("CPU first overflow, frac {frac}: step {cpu_step}");
+        let Some(gpu) = gpu.as_ref() else { continue };
+        let mut e = OdeGpu::new(gpu, c.d, c.h, &f32s(&c.params), c.m, Some(8)).unwrap();
+        let (mut q, mut p) = (q0.clone(), p0.clone());
+        let err = e
+            .integrate_fixed(&mut q, &mut p, frac, 1.0, 50)
+            .unwrap_err();
+        println!("fixed overflow frac {frac}: GPU {err}; CPU step {cpu_step}");
+        match err {
+            GpuError::Ode(OdeError::FixedOverflow { step, index }) => {
+                assert_eq!(step, cpu_step, "GPU overflow step {step} vs CPU {cpu_step}");
+                assert!(index < n);
+            }
+            other => panic!("expected FixedOverflow, got {other:?}"),
+        }
+        assert!(err.to_string().contains("fixed-point overflow"), "{err}");
+        // On error the caller's state is untouched.
+        assert_eq!((&q, &p), (&q0, &p0));
+    }
+}
+
+#[test]
+fn gpu_fixed_bad_input_is_an_error_not_a_trap() {
+    let Some(gpu) = gpu() else { return };
+    let c = case(24, 40, 37, 41);
+    let n = c.m * c.d;
+    let (q0, p0) = fixed_state(&c, 20);
+    let mut e = OdeGpu::new(&gpu, c.d, c.h, &f32s(&c.params), c.m, Some(8)).unwrap();
+    let (mut q, mut p) = (q0.clone(), p0.clone());
+    for frac in [0u32, 63, 64, u32::MAX] {
+        let r = e.integrate_fixed(&mut q, &mut p, frac, 0.01, 3);
+        assert!(
+            matches!(r, Err(GpuError::Ode(OdeError::BadConfig))),
+            "frac {frac}: {r:?}"
+        );
+    }
+    for dt in [0.0f32, f32::NAN, f32::INFINITY, -f32::INFINITY] {
+        let r = e.integrate_fixed(&mut q, &mut p, 20, dt, 3);
+        assert!(
+            matches!(r, Err(GpuError::Ode(OdeError::BadStep))),
+            "dt {dt}: {r:?}"
+        );
+    }
+    // Odd sizes: one element short or long, empty.
+    for (lq, lp) in [(n - 1, n), (n, n + 1), (0, 0), (n + c.d, n + c.d)] {
+        let (mut qq, mut pp) = (vec![7i64; lq], vec![7i64; lp]);
+        let r = e.integrate_fixed(&mut qq, &mut pp, 20, 0.01, 3);
+        assert!(
+            matches!(r, Err(GpuError::LengthMismatch { .. })),
+            "{lq}, {lp}: {r:?}"
+        );
+        assert!(qq.iter().chain(&pp).all(|&x| x == 7), "input modified");
+    }
+    for (d, h, lq, lp) in [
+        (0, 40, n, n),
+        (24, 0, n, n),
+        (24, 40, n - 1, n - 1),
+        (24, 40, n, n - 1),
+    ] {
+        let r = gl::integrate_fixed(
+            &gpu,
+            d,
+            h,
+            &f32s(&c.params),
+            &q0[..lq],
+            &p0[..lp],
+            20,
+            0.01,
+            3,
+        );
+        assert!(r.is_err(), "d {d}, h {h}, {lq}, {lp}: {r:?}");
+    }
+    let mut bad = f32s(&c.params);
+    bad[3] = f32::NAN;
+    assert!(gl::integrate_fixed(&gpu, c.d, c.h, &bad, &q0, &p0, 20, 0.01, 3).is_err());
+    // Nothing was changed by the errors; steps = 0 is the identity; the context still works
+    // and the state still matches the CPU afterwards.
+    assert_eq!((&q, &p), (&q0, &p0));
+    e.integrate_fixed(&mut q, &mut p, 20, 0.01, 0).unwrap();
+    assert_eq!((&q, &p), (&q0, &p0));
+    e.integrate_fixed(&mut q, &mut p, 20, 0.01, 5).unwrap();
+    let (mut qc, mut pc) = (q0.clone(), p0.clone());
+    cpu_fixed::<f32>(&c, &mut qc, &mut pc, 20, 0.01, 5).unwrap();
+    assert!(max_units(&q, &qc) <= 20 && max_units(&p, &pc) <= 20);
+    assert!(max_units(&q, &q0) > 1000);
+}
+
+/// CPU only: the premise of the GPU-vs-CPU bound above. The f32 and the f64 fixed-point
+/// trajectories differ only through the force's rounding (f32 vs nearly exact), a larger
+/// difference than GPU f32 vs CPU f32 (two f32 roundings of the same sums); they stay well
+/// inside the 4·T bound.
+#[test]
+fn cpu_fixed_f32_and_f64_trajectories_agree_within_units_times_steps() {
+    let (frac, dt, steps) = (20u32, 0.01f64, 100usize);
+    for seed in [21u64, 22] {
+        let c = case(24, 40, 37, seed);
+        let (q0, p0) = fixed_state(&c, frac);
+        let (mut q32, mut p32) = (q0.clone(), p0.clone());
+        cpu_fixed::<f32>(&c, &mut q32, &mut p32, frac, dt, steps).unwrap();
+        let (mut q64, mut p64) = (q0.clone(), p0.clone());
+        cpu_fixed::<f64>(&c, &mut q64, &mut p64, frac, dt, steps).unwrap();
+        let (dq, dp) = (max_units(&q32, &q64), max_units(&p32, &p64));
+        println!("CPU fixed f32 vs f64 seed {seed}: Q {dq}, P {dp} units");
+        assert!(
+            dq <= 2 * steps as u64 && dp <= 2 * steps as u64,
+            "Q {dq}, P {dp}"
+        );
+        assert!(max_units(&q32, &q0) > 1000 * 4 * steps as u64);
+    }
+}

@@ -79,9 +79,9 @@ impl Fixed {
     }
 }
 
-/// `[x]` as `i64`, or `None` if it does not fit (or is NaN).
+/// `[x]` as `i64` (rounding half away from zero), or `None` if it does not fit (or is NaN).
 #[inline]
-fn round_i64<R: Real>(x: R) -> Option<i64> {
+pub fn round_i64<R: Real>(x: R) -> Option<i64> {
     let r = x.round().to_f64();
     if r.abs() < TWO_POW_63 {
         Some(r as i64)
@@ -90,11 +90,34 @@ fn round_i64<R: Real>(x: R) -> Option<i64> {
     }
 }
 
+/// One element of a fixed-point kick: `p + [c·f·2^frac]`, or `None` if the increment or
+/// the sum does not fit `i64` (or `f` is not finite). Used by the CPU [`Fixed`] stepper
+/// and the GPU kernel `ode_fixed_kick_f32`.
+#[inline]
+pub fn fixed_kick_one<R: Real>(p: i64, f: R, c: R, frac: u32) -> Option<i64> {
+    round_i64((c * f).scalbn(frac as i32)).and_then(|inc| p.checked_add(inc))
+}
+
+/// One element of a fixed-point drift: `q + [c·P]` with `P` the integer momentum (so the
+/// increment is in the same units), or `None` on overflow. Used by the CPU [`Fixed`]
+/// stepper and the GPU kernel `ode_fixed_drift_f32`.
+#[inline]
+pub fn fixed_drift_one<R: Real>(q: i64, p: i64, c: R) -> Option<i64> {
+    round_i64(c * R::from_f64(p as f64)).and_then(|inc| q.checked_add(inc))
+}
+
+/// The real value `x·2^−frac` of a fixed-point element (rounded to `R`). Used by the CPU
+/// [`Fixed`] stepper and the GPU kernel `ode_fixed_to_real_f32`.
+#[inline]
+pub fn fixed_to_real<R: Real>(x: i64, frac: u32) -> R {
+    R::from_f64(x as f64).scalbn(-(frac as i32))
+}
+
 impl<R: Real> Stepper<R> for Fixed {
     type Elem = i64;
     #[inline]
     fn to_real(&self, x: i64) -> R {
-        R::from_f64(x as f64).scalbn(-(self.frac as i32))
+        fixed_to_real(x, self.frac)
     }
     fn positions<'a>(&self, q: &'a [i64], buf: &'a mut [R]) -> &'a [R] {
         let buf = &mut buf[..q.len()];
@@ -104,19 +127,15 @@ impl<R: Real> Stepper<R> for Fixed {
         buf
     }
     fn kick(&self, p: &mut [i64], f: &[R], c: R, step: usize) -> Result<(), OdeError> {
-        let e = self.frac as i32;
         for (index, (pi, &fi)) in p.iter_mut().zip(f).enumerate() {
-            *pi = round_i64((c * fi).scalbn(e))
-                .and_then(|inc| pi.checked_add(inc))
+            *pi = fixed_kick_one(*pi, fi, c, self.frac)
                 .ok_or(OdeError::FixedOverflow { step, index })?;
         }
         Ok(())
     }
     fn drift(&self, q: &mut [i64], p: &[i64], c: R, step: usize) -> Result<(), OdeError> {
         for (index, (qi, &pi)) in q.iter_mut().zip(p).enumerate() {
-            *qi = round_i64(c * R::from_f64(pi as f64))
-                .and_then(|inc| qi.checked_add(inc))
-                .ok_or(OdeError::FixedOverflow { step, index })?;
+            *qi = fixed_drift_one(*qi, pi, c).ok_or(OdeError::FixedOverflow { step, index })?;
         }
         Ok(())
     }

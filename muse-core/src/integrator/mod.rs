@@ -30,7 +30,10 @@
 
 pub mod fixed;
 
-pub use fixed::{from_fixed, leapfrog_fixed, leapfrog_fixed_scratch, to_fixed, Fixed};
+pub use fixed::{
+    fixed_drift_one, fixed_kick_one, fixed_to_real, from_fixed, leapfrog_fixed,
+    leapfrog_fixed_scratch, round_i64, to_fixed, Fixed,
+};
 
 use crate::hamiltonian::{check_finite, check_len, check_min_len, OdeArg, OdeError, Potential};
 use crate::Real;

@@ -2,17 +2,19 @@
 //! the matrix products (which the host runs through cuBLAS). Each kernel is a grid-stride
 //! loop over elements calling muse-core's per-element functions
 //! (`hamiltonian::mlp::{force_coef, hvp_coefs, gelu}`, `hamiltonian::kinetic`,
-//! `integrator::kick_one`, `Scalar::from_real` for the f16 storage of GEMM operands), so
+//! `integrator::kick_one`, `Scalar::from_real` for the f16 storage of GEMM operands, and
+//! `integrator::{fixed_kick_one, fixed_drift_one, fixed_to_real}` for the fixed-point
+//! Leapfrog), so
 //! the GPU and the CPU share the math.
 //!
 //! Layouts (row-major, as muse-core): particles `m × d`, hidden activations `m × h`
 //! (`idx = i·h + j`, hidden unit `j = idx % h`).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use muse_core::hamiltonian::kinetic;
 use muse_core::hamiltonian::mlp::{force_coef, gelu, hvp_coefs};
-use muse_core::integrator::kick_one;
+use muse_core::integrator::{fixed_drift_one, fixed_kick_one, fixed_to_real, kick_one};
 use muse_core::scalar::Scalar;
 
 use crate::cuda::thread;
@@ -159,4 +161,73 @@ pub unsafe extern "ptx-kernel" fn ode_max_abs_f32(n: usize, a: *const f32, out: 
     });
     // SAFETY: `out` is one u32 in global memory.
     unsafe { AtomicU32::from_ptr(out) }.fetch_max(local, Ordering::Relaxed);
+}
+
+/// Records a fixed-point overflow: `err ← min(err, step·2³² + i)` (the host initialises
+/// `err` to `u64::MAX` and checks `step, i < 2³²`), so the host sees the first step and,
+/// within it, the smallest index.
+#[inline(always)]
+fn fixed_overflow(err: *mut u64, step: u64, i: usize) {
+    // SAFETY: `err` is one u64 in global memory.
+    unsafe { AtomicU64::from_ptr(err) }.fetch_min((step << 32) | i as u64, Ordering::Relaxed);
+}
+
+/// Fixed-point kick on `n` elements: `p ← p + [c·f·2^frac]` (muse-core's `fixed_kick_one`);
+/// on overflow the element is left as it was and the overflow is recorded in `err`.
+#[no_mangle]
+pub unsafe extern "ptx-kernel" fn ode_fixed_kick_f32(
+    n: usize,
+    p: *mut i64,
+    f: *const f32,
+    c: f32,
+    frac: u32,
+    step: u64,
+    err: *mut u64,
+) {
+    for_each(n, |i| {
+        // SAFETY: the host checked p, f ≥ n.
+        unsafe {
+            match fixed_kick_one(*p.add(i), *f.add(i), c, frac) {
+                Some(v) => *p.add(i) = v,
+                None => fixed_overflow(err, step, i),
+            }
+        }
+    });
+}
+
+/// Fixed-point drift on `n` elements: `q ← q + [c·p]` (muse-core's `fixed_drift_one`);
+/// on overflow the element is left as it was and the overflow is recorded in `err`.
+#[no_mangle]
+pub unsafe extern "ptx-kernel" fn ode_fixed_drift_f32(
+    n: usize,
+    q: *mut i64,
+    p: *const i64,
+    c: f32,
+    step: u64,
+    err: *mut u64,
+) {
+    for_each(n, |i| {
+        // SAFETY: the host checked q, p ≥ n.
+        unsafe {
+            match fixed_drift_one(*q.add(i), *p.add(i), c) {
+                Some(v) => *q.add(i) = v,
+                None => fixed_overflow(err, step, i),
+            }
+        }
+    });
+}
+
+/// `y ← x·2^−frac` (f32) on `n` elements (muse-core's `fixed_to_real`): the positions for
+/// the force.
+#[no_mangle]
+pub unsafe extern "ptx-kernel" fn ode_fixed_to_real_f32(
+    n: usize,
+    x: *const i64,
+    frac: u32,
+    y: *mut f32,
+) {
+    for_each(n, |i| {
+        // SAFETY: the host checked x, y ≥ n.
+        unsafe { *y.add(i) = fixed_to_real(*x.add(i), frac) };
+    });
 }
