@@ -29,8 +29,8 @@ use super::reference::{dense_resolvent_diag, rel_l2, rel_l2_real};
 use super::{BenchError, Check, Cmp, Ctx, Device, Kpi, KpiReport, Timing};
 use indicatif::ProgressBar;
 use muse_core::resolvent::{
-    resolvent_diag, resolvent_diag_batch, resolvent_diag_scratch, resolvent_vjp,
-    resolvent_vjp_scratch, ResolventError, VjpOut,
+    resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch, resolvent_diag_scratch,
+    resolvent_vjp, resolvent_vjp_scratch, ResolventError, VjpOut,
 };
 use muse_core::Scalar;
 use num_complex::Complex;
@@ -265,23 +265,24 @@ fn batch(rows: usize, n: usize, seed: u64) -> (Batch<f32>, Batch<f64>) {
     (Batch { n, a, b, c }, b64)
 }
 
-/// Forward over all rows, rows spread over the current rayon pool. No allocation.
+/// Forward over all rows through the std layer (`muse::resolvent`, rows spread over the current
+/// rayon pool in blocks of muse-core's lock-step lanes) — the path a user calls. `_scratch` is
+/// kept for the signature; the std layer allocates one lane block of scratch per task.
 fn diag_par<S: Scalar>(
     bt: &Batch<S>,
     z: Complex<S::Real>,
     out: &mut [Complex<S>],
-    scratch: &mut [Complex<S::Real>],
+    _scratch: &mut [Complex<S::Real>],
 ) -> Result<(), ResolventError> {
-    let (n, m) = (bt.n, bt.n - 1);
-    out.par_chunks_mut(n)
-        .zip(scratch.par_chunks_mut(resolvent_diag_scratch(n)))
-        .zip(bt.a.par_chunks(n))
-        .zip(bt.b.par_chunks(m))
-        .zip(bt.c.par_chunks(m))
-        .enumerate()
-        .try_for_each(|(row, ((((o, s), a), b), c))| {
-            resolvent_diag(a, b, c, z, o, s).map_err(|e| e.at_row(row))
-        })
+    crate::resolvent::resolvent_diag_batch(
+        bt.n,
+        &bt.a,
+        &bt.b,
+        &bt.c,
+        z,
+        out,
+        crate::resolvent::Split::Rows,
+    )
 }
 
 /// Gradient buffers of a batch VJP.
@@ -466,8 +467,9 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
     let (w, r) = (c.warmup_runs, c.num_runs);
     let t_muse = time_ms(w, r, pb, || diag_par(&b32, z32, &mut g32, &mut s32))?;
     let t_base = time_ms(w, r, pb, || diag_par(&b64, z64, &mut g64, &mut s64))?;
-    let mut one32 = zeros(resolvent_diag_scratch(n));
-    let mut one64 = zeros(resolvent_diag_scratch(n));
+    // One thread: muse-core's batch path with lock-step scratch (8 rows at a time).
+    let mut one32 = zeros(resolvent_diag_batch_scratch(n));
+    let mut one64 = zeros(resolvent_diag_batch_scratch(n));
     let t_muse_1 = time_ms(w, r, pb, || {
         resolvent_diag_batch(n, &b32.a, &b32.b, &b32.c, z32, &mut g32, &mut one32)
     })?;
