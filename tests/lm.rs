@@ -612,3 +612,54 @@ fn stage2_log_probs_of_a_prefix_ignore_later_tokens() {
 fn stage2_loss_falls_on_a_small_corpus() {
     loss_falls(Stage::Two);
 }
+
+#[test]
+fn exp_f32_matches_f64_exp_to_two_ulp_and_handles_the_edges() {
+    use muse::lm::exp_f32;
+    // A dense grid over the whole normal range, plus random points.
+    let mut r = rng(21);
+    let mut worst = 0.0f64;
+    let grid = (0..400_001).map(|i| -87.3 + 176.0 * i as f64 / 400_000.0);
+    let random = (0..100_000).map(|_| r.gen_range(-87.3..88.7));
+    for x in grid.chain(random) {
+        let xf = x as f32;
+        let exact = (xf as f64).exp();
+        let got = exp_f32(xf) as f64;
+        worst = worst.max(((got - exact) / exact).abs());
+    }
+    // f32 unit roundoff is 2⁻²⁴ ≈ 6·10⁻⁸: two units of the last place.
+    assert!(worst < 2.0 * f32::EPSILON as f64, "worst relative error {worst:e}");
+    assert_eq!(exp_f32(0.0), 1.0);
+    assert_eq!(exp_f32(-100.0), 0.0);
+    assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+    assert_eq!(exp_f32(100.0), f32::INFINITY);
+    assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+    assert!(exp_f32(f32::NAN).is_nan());
+}
+
+#[test]
+fn log_sum_exp_matches_f64_and_flags_non_finite_rows() {
+    use muse::lm::model::{exp_shift_sum, finite_max, log_sum_exp};
+    let mut r = rng(22);
+    for len in [1usize, 7, 8, 9, 100, 1003] {
+        let x: Vec<f32> = (0..len).map(|_| r.gen_range(-30.0..30.0)).collect();
+        let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let m = x64.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let exact = m + x64.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        let got = log_sum_exp(&x) as f64;
+        assert!((got - exact).abs() < 1e-5 * (1.0 + exact.abs()), "{len}: {got} vs {exact}");
+        assert_eq!(finite_max(&x), Some(m as f32));
+        let mut e = vec![0.0f32; len];
+        let s = exp_shift_sum(&x, m as f32, Some(&mut e)) as f64;
+        for (ei, xi) in e.iter().zip(&x64) {
+            assert!((*ei as f64 - (xi - m).exp()).abs() < 1e-6);
+        }
+        assert!((s - e.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-4 * s);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut y = x.clone();
+            y[len / 2] = bad;
+            assert_eq!(finite_max(&y), None);
+            assert!(log_sum_exp(&y).is_nan());
+        }
+    }
+}

@@ -127,11 +127,32 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 400_000)]
     tokens: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 5e-3)]
+    #[arg(long, default_value_t = 2e-2)]
     lr: f64,
     /// Seed (initialisation and batches).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Learning-rate multiplier of the Stage 2 potential (W1, b1, w2, b2).
+    #[arg(long, default_value_t = 1.0)]
+    ham_lr_mult: f64,
+    /// Stage 2 initialisation: W1 ~ N(0, (gain/sqrt(d))^2).
+    #[arg(long, default_value_t = muse::lm::model::HAM_W1_GAIN)]
+    ham_w1_gain: f64,
+    /// Stage 2 initialisation: w2 ~ N(0, std^2) (0: zero, the block starts as the identity).
+    #[arg(long, default_value_t = muse::lm::model::HAM_W2_STD)]
+    ham_w2_std: f64,
+    /// Fraction of the steps used for linear warm-up.
+    #[arg(long, default_value_t = 0.05)]
+    warmup_frac: f64,
+    /// The cosine decay ends at this fraction of the peak learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    final_lr_frac: f64,
+    /// AdamW weight decay (matrices only).
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Global gradient-norm clip.
+    #[arg(long, default_value_t = 1.0)]
+    grad_clip: f64,
     /// Validate every this many steps (0: at the end only).
     #[arg(long, default_value_t = 50)]
     eval_every: usize,
@@ -244,12 +265,19 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     let valid_ids = tok.encode(&read_text(&a.valid).map_err(lm_err)?);
     let mut mc = ModelConfig::new(stage, tok.len(), a.d_model, a.layers, a.channels);
     mc.seed = a.seed;
+    mc.ham_w1_gain = a.ham_w1_gain;
+    mc.ham_w2_std = a.ham_w2_std;
     let mut model = Model::<f32>::new(mc).map_err(lm_err)?;
     let tc = TrainConfig {
         seq_len: a.seq_len,
         batch: a.batch,
         tokens: a.tokens,
         lr: a.lr,
+        ham_lr_mult: a.ham_lr_mult,
+        warmup_frac: a.warmup_frac,
+        final_lr_frac: a.final_lr_frac,
+        weight_decay: a.weight_decay,
+        grad_clip: a.grad_clip,
         seed: a.seed,
         eval_every: a.eval_every,
         eval_tokens: a.eval_tokens,
