@@ -8,7 +8,7 @@ use muse::lm::eval::evaluate;
 use muse::lm::generate::generate;
 use muse::lm::score::score_text;
 use muse::lm::train::{train, TrainConfig};
-use muse::lm::{LmError, Model, ModelConfig, Stage};
+use muse::lm::{F16Model, Forward, LmError, Model, ModelConfig, Stage};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,7 +89,7 @@ pub enum Device {
 pub enum Dtype {
     /// f32 weights.
     F32,
-    /// Weights rounded to f16 (computation in f32).
+    /// Weights stored as f16 (2 bytes each), widened next to each product; f32 compute.
     F16,
 }
 
@@ -199,6 +199,9 @@ pub struct ScoreArgs {
     /// Output .npy file (f32, one log-probability per token after the first).
     #[arg(long)]
     out: PathBuf,
+    /// Weight storage.
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
     /// Window length.
     #[arg(long, default_value_t = 1024)]
     seq_len: usize,
@@ -225,6 +228,9 @@ pub struct GenerateArgs {
     /// Context window (tokens).
     #[arg(long, default_value_t = 1024)]
     context: usize,
+    /// Weight storage.
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
 }
 
 /// Bad input (files, values, checkpoints) exits with 2, a failure of the model with 1.
@@ -303,19 +309,24 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     print_json(&meta)
 }
 
-fn load(dir: &std::path::Path) -> anyhow::Result<(Model<f32>, muse::lm::Tokenizer)> {
+fn load(
+    dir: &std::path::Path,
+    dtype: Dtype,
+) -> anyhow::Result<(Box<dyn Forward>, muse::lm::Tokenizer)> {
     let (m, t, _) = checkpoint::load(dir).map_err(lm_err)?;
-    Ok((m, t))
+    let model: Box<dyn Forward> = match dtype {
+        Dtype::F32 => Box::new(m),
+        // The f32 weights are dropped here: only the f16 copy stays resident.
+        Dtype::F16 => Box::new(F16Model::from_model(&m).map_err(lm_err)?),
+    };
+    Ok((model, t))
 }
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
-    let (mut model, tok) = load(&a.checkpoint)?;
-    if a.dtype == Dtype::F16 {
-        model.round_weights_to_f16();
-    }
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
     let t0 = std::time::Instant::now();
-    let r = evaluate(&mut model, &ids, a.batch, a.seq_len).map_err(lm_err)?;
+    let r = evaluate(model.as_mut(), &ids, a.batch, a.seq_len).map_err(lm_err)?;
     let secs = t0.elapsed().as_secs_f64();
     print_json(&serde_json::json!({
         "checkpoint": a.checkpoint.display().to_string(),
@@ -336,9 +347,9 @@ fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn run_score(a: ScoreArgs) -> anyhow::Result<()> {
-    let (mut model, tok) = load(&a.checkpoint)?;
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let text = read_text(&a.text).map_err(lm_err)?;
-    let lp = score_text(&mut model, &tok, &text, a.seq_len, &a.out).map_err(lm_err)?;
+    let lp = score_text(model.as_mut(), &tok, &text, a.seq_len, &a.out).map_err(lm_err)?;
     let bad = lp.iter().filter(|v| !v.is_finite()).count();
     eprintln!(
         "muse lm score: {} log-probabilities → {}",
@@ -352,7 +363,7 @@ fn run_score(a: ScoreArgs) -> anyhow::Result<()> {
 }
 
 fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
-    let (mut model, tok) = load(&a.checkpoint)?;
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let mut prompt = tok.encode(&a.prompt);
     // `encode` ends every line with <eos>; continue the prompt's line instead.
     prompt.pop();
@@ -360,7 +371,7 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
         return Err(usage("the prompt has no words"));
     }
     let new = generate(
-        &mut model,
+        model.as_mut(),
         &prompt,
         a.max_tokens,
         a.temperature,

@@ -7,7 +7,8 @@
 //!   **reduced configuration** ([`PerplexityConfig::reduced_cpu`]); the result says so.
 //! - [`memory`]: host peak resident memory (`VmHWM` of `/proc/self/status`, reset through
 //!   `/proc/self/clear_refs` before each measurement) of a forward pass of the "base" model
-//!   (`d = 512`, `L = 6`, `B = 1`, `N = 4096`, f16-rounded weights, f32 compute) and of a
+//!   (`d = 512`, `L = 6`, `B = 1`, `N = 4096`, weights stored as f16 by
+//!   [`super::F16Model`], f32 compute) and of a
 //!   training step (`B = 2`, `N = 2048`, forward + backward + AdamW).
 //! - [`throughput`]: forward tokens/s at `B = 4`, `N = 512`; forward + backward; the batch
 //!   sweep `1 → 8`.
@@ -16,7 +17,7 @@ use super::adamw::AdamW;
 use super::data::{random_batch, read_text};
 use super::eval::{evaluate, unigram_ppl, EvalReport};
 use super::train::{train, TrainConfig, TrainReport};
-use super::{LmError, Model, ModelConfig, Stage, Tokenizer};
+use super::{F16Model, LmError, Model, ModelConfig, Stage, Tokenizer};
 use muse_core::adjoint::{memory_report, Strategy};
 use muse_core::hamiltonian::MlpPotential;
 use rand::{Rng, SeedableRng};
@@ -435,8 +436,13 @@ pub struct MemoryResult {
     pub device: String,
     /// Parameters.
     pub params: usize,
-    /// Bytes of the f32 parameters (the f16 run rounds them to f16 but stores f32).
+    /// Bytes the parameters take in f32 (training; for comparison).
     pub weight_bytes_f32: u64,
+    /// Bytes of the f16 weights resident during the forward measurement (`2 · params`).
+    pub weight_bytes_f16: u64,
+    /// Bytes of f32 scratch the f16 forward pass widens into (one block, one tile of the
+    /// output projection), included in the forward peak.
+    pub f16_scratch_bytes: u64,
     /// Resident memory before the forward pass (model built).
     pub forward_baseline_rss_byte: u64,
     /// Peak resident memory during the forward pass (weights included).
@@ -488,16 +494,22 @@ fn random_tokens(n: usize, vocab: usize, rng: &mut impl Rng) -> Vec<u32> {
 /// [`LmError::Config`] for a bad model; layer errors.
 pub fn memory(cfg: &MemoryConfig) -> Result<MemoryResult, LmError> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let (fwd_base, fwd_peak, params, weight_bytes) = {
-        let mut model = cfg.model.build(0)?;
-        model.round_weights_to_f16();
+    let (fwd_base, fwd_peak, params, f16_bytes, f16_scratch) = {
+        // Build in f32, keep the f16 copy only (the f32 model is dropped here).
+        let mut model = F16Model::from_model(&cfg.model.build(0)?)?;
         let (b, n) = (cfg.forward_batch, cfg.forward_seq_len);
         let x = random_tokens(b * n, cfg.model.vocab, &mut rng);
         reset_peak();
         let base = rss();
         model.forward(&x, b, n)?;
         let p = peak();
-        (base, p, model.num_params(), 4 * model.num_params() as u64)
+        (
+            base,
+            p,
+            model.num_params(),
+            model.weight_bytes() as u64,
+            model.scratch_bytes() as u64,
+        )
     };
     let (train_base, train_peak) = {
         let mut model = cfg.model.build(0)?;
@@ -530,14 +542,18 @@ pub fn memory(cfg: &MemoryConfig) -> Result<MemoryResult, LmError> {
         config: cfg.clone(),
         device: "cpu (host resident memory, VmHWM)".into(),
         params,
-        weight_bytes_f32: weight_bytes,
+        weight_bytes_f32: 4 * params as u64,
+        weight_bytes_f16: f16_bytes,
+        f16_scratch_bytes: f16_scratch,
         forward_baseline_rss_byte: fwd_base,
         forward_peak_rss_byte: fwd_peak,
         train_baseline_rss_byte: train_base,
         train_peak_rss_byte: train_peak,
         forward_pass: fwd_peak > 0 && fwd_peak < 8_000_000_000,
-        note: "host RSS of the whole process (weights, activations kept for backward, logits); \
-               'f16' = weights rounded to f16, stored and computed in f32 on the CPU"
+        note: "host RSS of the whole process (weights, activations, logits); the forward pass \
+               stores the weights as f16 (2 bytes each, F16Model) and widens them next to each \
+               product (one block and one output-projection tile at a time), computing in f32; \
+               training stores f32"
             .into(),
     })
 }

@@ -26,7 +26,8 @@
 //! # Modules
 //! Layers: [`embedding`], [`layernorm`], [`linear`], [`gelu`], [`mixer`], [`ffn`],
 //! [`hamiltonian`]; the whole network: [`model`]; training: [`adamw`], [`train`], [`data`];
-//! persistence: [`checkpoint`]; uses: [`eval`], [`score`], [`generate`]; the KPI runners:
+//! persistence: [`checkpoint`]; f16 storage for inference: [`mod@f16`]; uses: [`eval`], [`score`],
+//! [`generate`]; the KPI runners:
 //! [`mod@bench`].
 
 pub mod adamw;
@@ -36,6 +37,7 @@ pub mod data;
 pub mod embedding;
 pub mod error;
 pub mod eval;
+pub mod f16;
 pub mod ffn;
 pub mod gelu;
 pub mod generate;
@@ -50,6 +52,7 @@ pub mod tokenizer;
 pub mod train;
 
 pub use error::LmError;
+pub use f16::{F16Model, Forward};
 pub use model::{Model, ModelConfig, Stage};
 pub use param::Param;
 pub use tokenizer::Tokenizer;
@@ -92,8 +95,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let n_int = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let n = t - MAGIC;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
-        * r
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
         + 5.000_000_1e-1;

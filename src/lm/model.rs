@@ -180,7 +180,8 @@ impl<R: Float> Block<R> {
         }
     }
 
-    fn params(&self) -> Vec<&Param<R>> {
+    /// The block's parameters (mixer first), in the order of [`Model::params`].
+    pub fn params(&self) -> Vec<&Param<R>> {
         match self {
             Block::One { mixer, ffn } => {
                 let mut v = mixer.params();
@@ -195,7 +196,8 @@ impl<R: Float> Block<R> {
         }
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<R>> {
+    /// The block's parameters, mutably.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<R>> {
         match self {
             Block::One { mixer, ffn } => {
                 let mut v = mixer.params_mut();
@@ -425,19 +427,7 @@ impl<R: Float> Model<R> {
     }
 
     fn check_targets(&self, targets: &[u32]) -> Result<(), LmError> {
-        let rows = self.cache.bsz * self.cache.n;
-        if rows == 0 || targets.len() != rows {
-            return Err(LmError::Input(format!(
-                "expected {rows} targets for the last forward pass, got {}",
-                targets.len()
-            )));
-        }
-        if let Some(t) = targets.iter().find(|&&t| t as usize >= self.config.vocab) {
-            return Err(LmError::Input(format!(
-                "target id {t} outside the vocabulary"
-            )));
-        }
-        Ok(())
+        check_targets(self.cache.bsz * self.cache.n, self.config.vocab, targets)
     }
 
     /// `log softmax(ℓ_t)_{y_t}` for every position of the last forward pass (natural log).
@@ -446,15 +436,12 @@ impl<R: Float> Model<R> {
     /// # Errors
     /// [`LmError::Input`] for a wrong target count or id.
     pub fn log_probs(&self, targets: &[u32]) -> Result<Vec<R>, LmError> {
-        self.check_targets(targets)?;
-        let v = self.config.vocab;
-        Ok(self
-            .cache
-            .logits
-            .par_chunks_exact(v)
-            .zip(targets.par_iter())
-            .map(|(row, &t)| row[t as usize] - log_sum_exp(row))
-            .collect())
+        log_probs_of(
+            &self.cache.logits,
+            self.cache.bsz * self.cache.n,
+            self.config.vocab,
+            targets,
+        )
     }
 
     /// Mean cross-entropy of the last forward pass; then backpropagates it, accumulating
@@ -538,6 +525,40 @@ impl Model<f32> {
             }
         }
     }
+}
+
+fn check_targets(rows: usize, vocab: usize, targets: &[u32]) -> Result<(), LmError> {
+    if rows == 0 || targets.len() != rows {
+        return Err(LmError::Input(format!(
+            "expected {rows} targets for the last forward pass, got {}",
+            targets.len()
+        )));
+    }
+    if let Some(t) = targets.iter().find(|&&t| t as usize >= vocab) {
+        return Err(LmError::Input(format!(
+            "target id {t} outside the vocabulary"
+        )));
+    }
+    Ok(())
+}
+
+/// `log softmax(ℓ_t)_{y_t}` of `rows` rows of logits (`rows × vocab`); non-finite logits
+/// give a non-finite entry.
+///
+/// # Errors
+/// [`LmError::Input`] for a wrong target count or id.
+pub fn log_probs_of<R: Float>(
+    logits: &[R],
+    rows: usize,
+    vocab: usize,
+    targets: &[u32],
+) -> Result<Vec<R>, LmError> {
+    check_targets(rows, vocab, targets)?;
+    Ok(logits[..rows * vocab]
+        .par_chunks_exact(vocab)
+        .zip(targets.par_iter())
+        .map(|(row, &t)| row[t as usize] - log_sum_exp(row))
+        .collect())
 }
 
 /// Independent accumulators of the row reductions below: the loops carry no dependency
