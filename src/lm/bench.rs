@@ -274,7 +274,8 @@ pub fn perplexity(cfg: &PerplexityConfig) -> Result<PerplexityResult, LmError> {
     let finite = stage1.all_finite && stage2.as_ref().is_some_and(|s| s.all_finite);
     let note = format!(
         "{}trained on {} ({} tokens), evaluated on {} with B = {}, N = {}; {} seeds per stage, \
-         {} tokens per model, d = {}, L = {}, H = {}, training N = {}, B = {}",
+         {} tokens per model, d = {}, L = {}, H = {}, training N = {}, B = {}, peak lr {} for \
+         every parameter of both stages",
         if cfg.reduced {
             "REDUCED CPU configuration (not the paper-scale model): "
         } else {
@@ -291,7 +292,8 @@ pub fn perplexity(cfg: &PerplexityConfig) -> Result<PerplexityResult, LmError> {
         cfg.layers,
         cfg.channels,
         cfg.seq_len,
-        cfg.batch
+        cfg.batch,
+        cfg.lr
     );
     Ok(PerplexityResult {
         config: cfg.clone(),
