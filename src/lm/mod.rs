@@ -89,7 +89,9 @@ pub fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     const LO: f32 = -87.336_55;
     const HI: f32 = 88.722_83;
-    // Branch-free (max/min, selects) so that the caller's loop vectorises.
+    // Branch-free (max/min, selects) so that the caller's loop vectorises; NaN is restored
+    // below.
+    #[allow(clippy::manual_clamp)]
     let xc = x.max(LO).min(HI);
     let t = xc * LOG2E + MAGIC;
     let n_int = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
@@ -98,7 +100,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5; // Cephes: 5.0000001e-1, which rounds to 0.5 in f32
     let er = p * r * r + r + 1.0;
     // n ∈ [−126, 128]; 2ⁿ = 2^⌊n/2⌋ · 2^⌈n/2⌉, two normal numbers (2¹²⁸ itself is not).
     let half = n_int >> 1;

@@ -569,19 +569,19 @@ const LANES: usize = 8;
 pub fn finite_max<R: Float>(x: &[R]) -> Option<R> {
     let first = *x.first()?;
     let mut m = [first; LANES];
-    // `v − v` is 0 for a finite v and NaN otherwise: any non-finite entry makes a lane NaN.
+    // `0·v` is 0 for a finite v and NaN otherwise: any non-finite entry makes a lane NaN.
     let mut bad = [R::ZERO; LANES];
     let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
         for k in 0..LANES {
             let v = c[k];
-            bad[k] += v - v;
+            bad[k] += v * R::ZERO;
             m[k] = if v > m[k] { v } else { m[k] };
         }
     }
     for (k, &v) in rest.iter().enumerate() {
-        bad[k] += v - v;
+        bad[k] += v * R::ZERO;
         m[k] = if v > m[k] { v } else { m[k] };
     }
     let finite = bad.iter().all(|b| b.is_finite());
