@@ -288,7 +288,6 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
         eval_every: a.eval_every,
         eval_tokens: a.eval_tokens,
         progress: !a.quiet,
-        ..TrainConfig::default()
     };
     eprintln!(
         "muse lm train: stage {}, {} parameters, vocabulary {} from {}, {} training tokens",
