@@ -612,3 +612,207 @@ fn stage2_log_probs_of_a_prefix_ignore_later_tokens() {
 fn stage2_loss_falls_on_a_small_corpus() {
     loss_falls(Stage::Two);
 }
+
+#[test]
+fn exp_f32_matches_f64_exp_to_two_ulp_and_handles_the_edges() {
+    use muse::lm::exp_f32;
+    // A dense grid over the whole normal range, plus random points.
+    let mut r = rng(21);
+    let mut worst = 0.0f64;
+    let grid = (0..400_001).map(|i| -87.3 + 176.0 * i as f64 / 400_000.0);
+    let random = (0..100_000).map(|_| r.gen_range(-87.3..88.7));
+    for x in grid.chain(random) {
+        let xf = x as f32;
+        let exact = (xf as f64).exp();
+        let got = exp_f32(xf) as f64;
+        worst = worst.max(((got - exact) / exact).abs());
+    }
+    // f32 unit roundoff is 2⁻²⁴ ≈ 6·10⁻⁸: two units of the last place.
+    assert!(
+        worst < 2.0 * f32::EPSILON as f64,
+        "worst relative error {worst:e}"
+    );
+    assert_eq!(exp_f32(0.0), 1.0);
+    assert_eq!(exp_f32(-100.0), 0.0);
+    assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+    assert_eq!(exp_f32(100.0), f32::INFINITY);
+    assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+    assert!(exp_f32(f32::NAN).is_nan());
+}
+
+#[test]
+fn log_sum_exp_matches_f64_and_flags_non_finite_rows() {
+    use muse::lm::model::{exp_shift_sum, finite_max, log_sum_exp};
+    let mut r = rng(22);
+    for len in [1usize, 7, 8, 9, 100, 1003] {
+        let x: Vec<f32> = (0..len).map(|_| r.gen_range(-30.0..30.0)).collect();
+        let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let m = x64.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let exact = m + x64.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        let got = log_sum_exp(&x) as f64;
+        assert!(
+            (got - exact).abs() < 1e-5 * (1.0 + exact.abs()),
+            "{len}: {got} vs {exact}"
+        );
+        assert_eq!(finite_max(&x), Some(m as f32));
+        let mut e = vec![0.0f32; len];
+        let s = exp_shift_sum(&x, m as f32, Some(&mut e)) as f64;
+        for (ei, xi) in e.iter().zip(&x64) {
+            assert!((*ei as f64 - (xi - m).exp()).abs() < 1e-6);
+        }
+        assert!((s - e.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-4 * s);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut y = x.clone();
+            y[len / 2] = bad;
+            assert_eq!(finite_max(&y), None);
+            assert!(log_sum_exp(&y).is_nan());
+        }
+    }
+}
+
+fn f16_test_model(stage: Stage) -> Model<f32> {
+    // A vocabulary above two head tiles, so that the tiled output projection has a partial
+    // last tile.
+    let mut c = ModelConfig::new(stage, 2 * muse::lm::f16::HEAD_TILE + 77, 16, 2, 4);
+    c.seed = 5;
+    Model::<f32>::new(c).unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).abs())
+        .fold(0.0, f64::max)
+}
+
+fn f16_model_checks(stage: Stage) {
+    use muse::lm::F16Model;
+    let model = f16_test_model(stage);
+    let (bsz, n) = (2, 9);
+    let mut r = rng(31);
+    let v = model.config.vocab as u32;
+    let x: Vec<u32> = (0..bsz * n).map(|_| r.gen_range(0..v)).collect();
+    let mut f16m = F16Model::from_model(&model).unwrap();
+    // Storage: two bytes per parameter, half the f32 model's.
+    assert_eq!(f16m.num_params(), model.num_params());
+    assert_eq!(f16m.weight_bytes(), 2 * model.num_params());
+    assert_eq!(2 * f16m.weight_bytes(), 4 * model.num_params());
+    f16m.forward(&x, bsz, n).unwrap();
+    let l16 = f16m.logits().to_vec();
+    // 1. The same computation as the f32 model on f16-rounded weights: only the f32
+    // summation order of the tiled output projection may differ, a relative 2·d·2⁻²⁴ of
+    // Σ|x_i w_i| = O(1) here; 1e-5 bounds it with a wide margin.
+    let mut rounded = model.clone();
+    rounded.round_weights_to_f16();
+    rounded.forward(&x, bsz, n).unwrap();
+    let dr = max_abs_diff(&l16, rounded.logits());
+    assert!(dr <= 1e-5, "f16 storage vs f16-rounded f32 weights: {dr:e}");
+    // 2. Against the unrounded f32 model: rounding to f16 perturbs each weight by a relative
+    // error of at most 2⁻¹¹. The same model with every weight perturbed by exactly ±2⁻¹¹
+    // (random signs) shows the size of such a perturbation's effect on the logits; f16
+    // rounding (|ε| ≤ 2⁻¹¹, mostly smaller) must stay within twice that, and be non-zero.
+    let mut exact = model.clone();
+    exact.forward(&x, bsz, n).unwrap();
+    let d16 = max_abs_diff(&l16, exact.logits());
+    let mut pert = model.clone();
+    let mut rp = rng(32);
+    for p in pert.params_mut() {
+        for w in &mut p.value {
+            let s = if rp.gen::<bool>() { 1.0 } else { -1.0 };
+            *w *= 1.0 + s * 2f32.powi(-11);
+        }
+    }
+    pert.forward(&x, bsz, n).unwrap();
+    let dp = max_abs_diff(pert.logits(), exact.logits());
+    assert!(d16 > 0.0, "the f16 weights must actually be rounded");
+    assert!(
+        d16 <= 2.0 * dp,
+        "f16 deviation {d16:e} vs ±2⁻¹¹ perturbation {dp:e}"
+    );
+    // Log-probabilities and evaluation go through the same path.
+    let y: Vec<u32> = (0..bsz * n).map(|_| r.gen_range(0..v)).collect();
+    let lp16 = muse::lm::Forward::target_log_probs(&f16m, &y).unwrap();
+    let lpr = rounded.log_probs(&y).unwrap();
+    assert!(max_abs_diff(&lp16, &lpr) <= 1e-5);
+    let toks: Vec<u32> = (0..200).map(|_| r.gen_range(0..v)).collect();
+    let e16 = evaluate(&mut f16m, &toks, 2, 16).unwrap();
+    let e32 = evaluate(&mut exact, &toks, 2, 16).unwrap();
+    assert!(
+        e16.ok && (e16.ppl / e32.ppl - 1.0).abs() < 1e-3,
+        "{} vs {}",
+        e16.ppl,
+        e32.ppl
+    );
+    // Bad input is an error.
+    assert!(f16m.forward(&[v], 1, 1).is_err());
+    assert!(f16m.forward(&x, bsz, n + 1).is_err());
+}
+
+#[test]
+fn stage1_f16_storage_halves_the_weights_and_matches_f32_logits() {
+    f16_model_checks(Stage::One);
+}
+
+#[test]
+fn stage2_f16_storage_halves_the_weights_and_matches_f32_logits() {
+    f16_model_checks(Stage::Two);
+}
+
+#[test]
+fn ham_lr_mult_scales_only_the_stage2_potential() {
+    let text = small_corpus();
+    let tok = Tokenizer::from_text(&text);
+    let ids = tok.encode(&text);
+    let mut cfg = ModelConfig::new(Stage::Two, tok.len(), 8, 2, 4);
+    cfg.seed = 4;
+    let model = Model::<f32>::new(cfg.clone()).unwrap();
+    let mask = model.potential_mask();
+    assert_eq!(mask.len(), model.params().len());
+    let marked: Vec<&str> = model
+        .params()
+        .iter()
+        .zip(&mask)
+        .filter(|(_, &m)| m)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            "blocks.0.ham.w1",
+            "blocks.0.ham.b1",
+            "blocks.0.ham.w2",
+            "blocks.0.ham.b2",
+            "blocks.1.ham.w1",
+            "blocks.1.ham.b1",
+            "blocks.1.ham.w2",
+            "blocks.1.ham.b2"
+        ]
+    );
+    let s1 = Model::<f32>::new(ModelConfig::new(Stage::One, tok.len(), 8, 1, 4)).unwrap();
+    assert!(s1.potential_mask().iter().all(|&m| !m));
+    // Multiplier 0: the potential does not move (update and decay both scaled), the rest does.
+    let mut trained = model.clone();
+    let tc = TrainConfig {
+        ham_lr_mult: 0.0,
+        tokens: 64 * 4,
+        ..quick_train_config()
+    };
+    train(&mut trained, &ids, &ids, &tc).unwrap();
+    for ((p0, p1), &m) in model.params().iter().zip(trained.params()).zip(&mask) {
+        if m {
+            assert_eq!(p0.value, p1.value, "{} moved", p0.name);
+        } else if p0.name.contains("mixer.in.weight") {
+            assert_ne!(p0.value, p1.value, "{} did not move", p0.name);
+        }
+    }
+    // Bad values are rejected.
+    let bad = TrainConfig {
+        ham_lr_mult: f64::NAN,
+        ..quick_train_config()
+    };
+    assert!(train(&mut model.clone(), &ids, &ids, &bad).is_err());
+    let mut bad_init = cfg;
+    bad_init.ham_w1_gain = 0.0;
+    assert!(Model::<f32>::new(bad_init).is_err());
+}

@@ -8,7 +8,7 @@ use muse::lm::eval::evaluate;
 use muse::lm::generate::generate;
 use muse::lm::score::score_text;
 use muse::lm::train::{train, TrainConfig};
-use muse::lm::{LmError, Model, ModelConfig, Stage};
+use muse::lm::{F16Model, Forward, LmError, Model, ModelConfig, Stage};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -90,7 +90,7 @@ pub enum Device {
 pub enum Dtype {
     /// f32 weights.
     F32,
-    /// Weights rounded to f16 (computation in f32).
+    /// Weights stored as f16 (2 bytes each), widened next to each product; f32 compute.
     F16,
 }
 
@@ -128,11 +128,32 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 400_000)]
     tokens: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 5e-3)]
+    #[arg(long, default_value_t = 2e-2)]
     lr: f64,
     /// Seed (initialisation and batches).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Learning-rate multiplier of the Stage 2 potential (W1, b1, w2, b2).
+    #[arg(long, default_value_t = 1.0)]
+    ham_lr_mult: f64,
+    /// Stage 2 initialisation: W1 ~ N(0, (gain/sqrt(d))^2).
+    #[arg(long, default_value_t = muse::lm::model::HAM_W1_GAIN)]
+    ham_w1_gain: f64,
+    /// Stage 2 initialisation: w2 ~ N(0, std^2) (0: zero, the block starts as the identity).
+    #[arg(long, default_value_t = muse::lm::model::HAM_W2_STD)]
+    ham_w2_std: f64,
+    /// Fraction of the steps used for linear warm-up.
+    #[arg(long, default_value_t = 0.05)]
+    warmup_frac: f64,
+    /// The cosine decay ends at this fraction of the peak learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    final_lr_frac: f64,
+    /// AdamW weight decay (matrices only).
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Global gradient-norm clip.
+    #[arg(long, default_value_t = 1.0)]
+    grad_clip: f64,
     /// Validate every this many steps (0: at the end only).
     #[arg(long, default_value_t = 50)]
     eval_every: usize,
@@ -182,6 +203,9 @@ pub struct ScoreArgs {
     /// Output .npy file (f32, one log-probability per token after the first).
     #[arg(long)]
     out: PathBuf,
+    /// Weight storage.
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
     /// Window length.
     #[arg(long, default_value_t = 1024)]
     seq_len: usize,
@@ -208,6 +232,9 @@ pub struct GenerateArgs {
     /// Context window (tokens).
     #[arg(long, default_value_t = 1024)]
     context: usize,
+    /// Weight storage.
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
 }
 
 /// Bad input (files, values, checkpoints) exits with 2, a failure of the model with 1.
@@ -243,17 +270,23 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     let valid_ids = tok.encode(&read_text(&a.valid).map_err(lm_err)?);
     let mut mc = ModelConfig::new(stage, tok.len(), a.d_model, a.layers, a.channels);
     mc.seed = a.seed;
+    mc.ham_w1_gain = a.ham_w1_gain;
+    mc.ham_w2_std = a.ham_w2_std;
     let mut model = Model::<f32>::new(mc).map_err(lm_err)?;
     let tc = TrainConfig {
         seq_len: a.seq_len,
         batch: a.batch,
         tokens: a.tokens,
         lr: a.lr,
+        ham_lr_mult: a.ham_lr_mult,
+        warmup_frac: a.warmup_frac,
+        final_lr_frac: a.final_lr_frac,
+        weight_decay: a.weight_decay,
+        grad_clip: a.grad_clip,
         seed: a.seed,
         eval_every: a.eval_every,
         eval_tokens: a.eval_tokens,
         progress: !a.quiet,
-        ..TrainConfig::default()
     };
     eprintln!(
         "muse lm train: stage {}, {} parameters, vocabulary {} from {}, {} training tokens",
@@ -278,22 +311,27 @@ fn run_train(a: TrainArgs) -> anyhow::Result<()> {
     print_json(&meta)
 }
 
-fn load(dir: &std::path::Path) -> anyhow::Result<(Model<f32>, muse::lm::Tokenizer)> {
+fn load(
+    dir: &std::path::Path,
+    dtype: Dtype,
+) -> anyhow::Result<(Box<dyn Forward>, muse::lm::Tokenizer)> {
     let (m, t, _) = checkpoint::load(dir).map_err(lm_err)?;
-    Ok((m, t))
+    let model: Box<dyn Forward> = match dtype {
+        Dtype::F32 => Box::new(m),
+        // The f32 weights are dropped here: only the f16 copy stays resident.
+        Dtype::F16 => Box::new(F16Model::from_model(&m).map_err(lm_err)?),
+    };
+    Ok((model, t))
 }
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
     if a.device == Device::Cuda {
         return run_eval_gpu(a);
     }
-    let (mut model, tok) = load(&a.checkpoint)?;
-    if a.dtype == Dtype::F16 {
-        model.round_weights_to_f16();
-    }
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
     let t0 = std::time::Instant::now();
-    let r = evaluate(&mut model, &ids, a.batch, a.seq_len).map_err(lm_err)?;
+    let r = evaluate(model.as_mut(), &ids, a.batch, a.seq_len).map_err(lm_err)?;
     let secs = t0.elapsed().as_secs_f64();
     print_json(&serde_json::json!({
         "checkpoint": a.checkpoint.display().to_string(),
@@ -338,7 +376,7 @@ fn train_on_gpu(
 /// with f16 × f16 → f32 GEMMs), perplexity as on the CPU.
 fn run_eval_gpu(a: EvalArgs) -> anyhow::Result<()> {
     use muse::lm::gpu::{evaluate as evaluate_gpu, GpuDtype, GpuLmError, GpuModel};
-    let (model, tok) = load(&a.checkpoint)?;
+    let (model, tok, _) = checkpoint::load(&a.checkpoint).map_err(lm_err)?;
     let ids = tok.encode(&read_text(&a.data).map_err(lm_err)?);
     let gpu = muse_gpu::Gpu::new(0).map_err(|e| {
         usage(format!(
@@ -377,9 +415,9 @@ fn run_eval_gpu(a: EvalArgs) -> anyhow::Result<()> {
 }
 
 fn run_score(a: ScoreArgs) -> anyhow::Result<()> {
-    let (mut model, tok) = load(&a.checkpoint)?;
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let text = read_text(&a.text).map_err(lm_err)?;
-    let lp = score_text(&mut model, &tok, &text, a.seq_len, &a.out).map_err(lm_err)?;
+    let lp = score_text(model.as_mut(), &tok, &text, a.seq_len, &a.out).map_err(lm_err)?;
     let bad = lp.iter().filter(|v| !v.is_finite()).count();
     eprintln!(
         "muse lm score: {} log-probabilities → {}",
@@ -393,7 +431,7 @@ fn run_score(a: ScoreArgs) -> anyhow::Result<()> {
 }
 
 fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
-    let (mut model, tok) = load(&a.checkpoint)?;
+    let (mut model, tok) = load(&a.checkpoint, a.dtype)?;
     let mut prompt = tok.encode(&a.prompt);
     // `encode` ends every line with <eos>; continue the prompt's line instead.
     prompt.pop();
@@ -401,7 +439,7 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<()> {
         return Err(usage("the prompt has no words"));
     }
     let new = generate(
-        &mut model,
+        model.as_mut(),
         &prompt,
         a.max_tokens,
         a.temperature,

@@ -40,7 +40,19 @@ impl<R: Float> AdamW<R> {
     /// # Panics
     /// If `params` does not match the lengths given to [`AdamW::new`].
     pub fn step(&mut self, params: &mut [&mut Param<R>], lr: f64) {
+        self.step_scaled(params, lr, &[]);
+    }
+
+    /// One update where parameter `k` uses the learning rate `lr · lr_mult[k]` (for the
+    /// update and the decoupled decay alike, as a PyTorch parameter group does); an empty
+    /// `lr_mult` means 1 for every parameter.
+    ///
+    /// # Panics
+    /// If `params` does not match the lengths given to [`AdamW::new`], or `lr_mult` is
+    /// neither empty nor one entry per parameter.
+    pub fn step_scaled(&mut self, params: &mut [&mut Param<R>], lr: f64, lr_mult: &[f64]) {
         assert_eq!(params.len(), self.m.len());
+        assert!(lr_mult.is_empty() || lr_mult.len() == params.len());
         self.step += 1;
         let t = self.step as i32;
         let c1 = 1.0 / (1.0 - self.beta1.powi(t));
@@ -48,9 +60,15 @@ impl<R: Float> AdamW<R> {
         let (b1, b2) = (R::from_f64(self.beta1), R::from_f64(self.beta2));
         let (ob1, ob2) = (R::ONE - b1, R::ONE - b2);
         let (c1, c2, eps) = (R::from_f64(c1), R::from_f64(c2), R::from_f64(self.eps));
-        let lr_r = R::from_f64(lr);
-        for ((p, m), v) in params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
+        for (k, ((p, m), v)) in params
+            .iter_mut()
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+            .enumerate()
+        {
             assert_eq!(p.len(), m.len());
+            let lr = lr * lr_mult.get(k).copied().unwrap_or(1.0);
+            let lr_r = R::from_f64(lr);
             let wd = if p.decay {
                 R::from_f64(lr * self.weight_decay)
             } else {

@@ -6,7 +6,7 @@
 //! ([`EvalReport::ok`] is false).
 
 use super::data::eval_batches;
-use super::{LmError, Model};
+use super::{Forward, LmError};
 use serde::{Deserialize, Serialize};
 
 /// Result of an evaluation.
@@ -47,8 +47,8 @@ pub struct BatchStatus {
 ///
 /// # Errors
 /// [`LmError::Input`] for a corpus of fewer than 2 tokens or bad sizes; layer errors.
-pub fn token_log_probs(
-    model: &mut Model<f32>,
+pub fn token_log_probs<M: Forward + ?Sized>(
+    model: &mut M,
     tokens: &[u32],
     bsz: usize,
     n: usize,
@@ -68,8 +68,8 @@ pub fn token_log_probs(
             x.extend_from_slice(&tokens[s..s + b.n]);
             y.extend_from_slice(&tokens[s + 1..s + b.n + 1]);
         }
-        let lp = match model.forward(&x, b.starts.len(), b.n) {
-            Ok(()) => model.log_probs(&y)?,
+        let lp = match model.run(&x, b.starts.len(), b.n) {
+            Ok(()) => model.target_log_probs(&y)?,
             // A resolvent that rejects a non-finite input is a non-finite batch.
             Err(LmError::Resolvent(_)) => vec![f32::NAN; y.len()],
             Err(e) => return Err(e),
@@ -90,8 +90,8 @@ pub fn token_log_probs(
 ///
 /// # Errors
 /// As [`token_log_probs`].
-pub fn evaluate(
-    model: &mut Model<f32>,
+pub fn evaluate<M: Forward + ?Sized>(
+    model: &mut M,
     tokens: &[u32],
     bsz: usize,
     n: usize,

@@ -1,7 +1,7 @@
 //! Text generation: greedy (`temperature = 0`) or seeded sampling from
 //! `softmax(ℓ / temperature)`.
 
-use super::{LmError, Model};
+use super::{Forward, LmError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 /// # Errors
 /// [`LmError::Input`] for an empty prompt; [`LmError::Config`] for a negative or
 /// non-finite temperature or a zero context; layer errors; non-finite logits.
-pub fn generate(
-    model: &mut Model<f32>,
+pub fn generate<M: Forward + ?Sized>(
+    model: &mut M,
     prompt: &[u32],
     max_new: usize,
     temperature: f64,
@@ -27,14 +27,14 @@ pub fn generate(
             "temperature must be finite and ≥ 0, context positive".into(),
         ));
     }
-    let v = model.config.vocab;
+    let v = model.model_config().vocab;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut seq = prompt.to_vec();
     for _ in 0..max_new {
         let start = seq.len().saturating_sub(context);
         let window = &seq[start..];
-        model.forward(window, 1, window.len())?;
-        let logits = &model.logits()[(window.len() - 1) * v..window.len() * v];
+        model.run(window, 1, window.len())?;
+        let logits = &model.last_logits()[(window.len() - 1) * v..window.len() * v];
         if logits.iter().any(|x| !x.is_finite()) {
             return Err(LmError::Input("non-finite logits while generating".into()));
         }

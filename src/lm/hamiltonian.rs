@@ -90,7 +90,8 @@ pub struct HamiltonianBlock<R> {
 }
 
 impl<R: Float> HamiltonianBlock<R> {
-    /// A block of width `d` with `steps` Leapfrog steps of size `step_size`.
+    /// A block of width `d` with `steps` Leapfrog steps of size `step_size`, initialised
+    /// with the defaults [`super::model::HAM_W1_GAIN`] and [`super::model::HAM_W2_STD`].
     pub fn new(
         name: &str,
         d: usize,
@@ -99,19 +100,50 @@ impl<R: Float> HamiltonianBlock<R> {
         strategy: Strategy,
         rng: &mut impl Rng,
     ) -> Self {
+        Self::with_init(
+            name,
+            d,
+            steps,
+            step_size,
+            strategy,
+            super::model::HAM_W1_GAIN,
+            super::model::HAM_W2_STD,
+            rng,
+        )
+    }
+
+    /// As [`HamiltonianBlock::new`] with `W₁ ~ N(0, (w1_gain/√d)²)`, `b₁ = 0`,
+    /// `w₂ ~ N(0, w2_std²)` (`w2_std = 0`: all zero, the block starts as the identity).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_init(
+        name: &str,
+        d: usize,
+        steps: usize,
+        step_size: f64,
+        strategy: Strategy,
+        w1_gain: f64,
+        w2_std: f64,
+        rng: &mut impl Rng,
+    ) -> Self {
         let hidden = 4 * d;
+        let w1 = Param::normal(
+            format!("{name}.w1"),
+            &[hidden, d],
+            w1_gain / (d as f64).sqrt(),
+            true,
+            rng,
+        );
+        let w2 = if w2_std > 0.0 {
+            Param::normal(format!("{name}.w2"), &[hidden], w2_std, true, rng)
+        } else {
+            Param::filled(format!("{name}.w2"), &[hidden], 0.0, true)
+        };
         HamiltonianBlock {
             ln: LayerNorm::new(&format!("{name}.ln"), d),
-            w1: Param::normal(
-                format!("{name}.w1"),
-                &[hidden, d],
-                1.0 / (d as f64).sqrt(),
-                true,
-                rng,
-            ),
+            w1,
             b1: Param::filled(format!("{name}.b1"), &[hidden], 0.0, false),
             // Forces of order 1 at init: |F_j| ≈ 1.2·std(w₂), displacement ≈ ½F(Th)².
-            w2: Param::normal(format!("{name}.w2"), &[hidden], 0.5, true, rng),
+            w2,
             b2: Param::filled(format!("{name}.b2"), &[1], 0.0, false),
             d,
             hidden,

@@ -42,13 +42,55 @@ pub(crate) fn matmul<R: Float>(
     b_rs: usize,
     b_cs: usize,
 ) {
+    matmul_impl(m, n, k, c, n, accumulate, a, a_rs, a_cs, b, b_rs, b_cs)
+}
+
+/// `c = a · b` where `c`'s rows are `c_rs` apart (`c_rs ≥ n`: a block of columns of a
+/// wider matrix); otherwise as [`matmul`] without accumulation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_strided<R: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [R],
+    c_rs: usize,
+    a: &[R],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[R],
+    b_rs: usize,
+    b_cs: usize,
+) {
+    assert!(c_rs >= n, "matmul_strided: row stride below the width");
+    matmul_impl(m, n, k, c, c_rs, false, a, a_rs, a_cs, b, b_rs, b_cs)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn matmul_impl<R: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [R],
+    c_rs: usize,
+    accumulate: bool,
+    a: &[R],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[R],
+    b_rs: usize,
+    b_cs: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() >= m * n, "matmul: output too short");
+    assert!(c.len() >= (m - 1) * c_rs + n, "matmul: output too short");
     if k == 0 {
         if !accumulate {
-            c[..m * n].iter_mut().for_each(|v| *v = R::ZERO);
+            for row in 0..m {
+                c[row * c_rs..row * c_rs + n]
+                    .iter_mut()
+                    .for_each(|v| *v = R::ZERO);
+            }
         }
         return;
     }
@@ -74,7 +116,7 @@ pub(crate) fn matmul<R: Float>(
             k,
             c.as_mut_ptr(),
             1,
-            n as isize,
+            c_rs as isize,
             accumulate,
             a.as_ptr(),
             a_cs as isize,

@@ -55,6 +55,19 @@ fn reversible() -> Strategy {
     Strategy::Reversible
 }
 
+fn default_w1_gain() -> f64 {
+    HAM_W1_GAIN
+}
+
+fn default_w2_std() -> f64 {
+    HAM_W2_STD
+}
+
+/// Default gain of the Stage 2 potential's `W₁`: entries `N(0, (gain/√d)²)`.
+pub const HAM_W1_GAIN: f64 = 1.0;
+/// Default standard deviation of the Stage 2 potential's `w₂` entries.
+pub const HAM_W2_STD: f64 = 0.5;
+
 /// The shape of a model (saved as JSON next to the weights).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -75,6 +88,12 @@ pub struct ModelConfig {
     /// Memory strategy of the Stage 2 adjoint (`Reversible` with its automatic fallback).
     #[serde(default = "reversible")]
     pub ham_strategy: Strategy,
+    /// Initialisation of the Stage 2 potential: `W₁ ~ N(0, (ham_w1_gain/√d)²)`.
+    #[serde(default = "default_w1_gain")]
+    pub ham_w1_gain: f64,
+    /// Initialisation of the Stage 2 potential: `w₂ ~ N(0, ham_w2_std²)`.
+    #[serde(default = "default_w2_std")]
+    pub ham_w2_std: f64,
     /// Seed of the initialisation.
     pub seed: u64,
 }
@@ -91,6 +110,8 @@ impl ModelConfig {
             ham_steps: 10,
             ham_step_size: 0.1,
             ham_strategy: Strategy::Reversible,
+            ham_w1_gain: HAM_W1_GAIN,
+            ham_w2_std: HAM_W2_STD,
             seed: 0,
         }
     }
@@ -117,6 +138,15 @@ impl ModelConfig {
         {
             return Err(LmError::Config(
                 "ham_steps must be positive and ham_step_size finite and positive".into(),
+            ));
+        }
+        if !(self.ham_w1_gain.is_finite()
+            && self.ham_w1_gain > 0.0
+            && self.ham_w2_std.is_finite()
+            && self.ham_w2_std >= 0.0)
+        {
+            return Err(LmError::Config(
+                "ham_w1_gain must be finite and positive, ham_w2_std finite and >= 0".into(),
             ));
         }
         Ok(())
@@ -150,7 +180,8 @@ impl<R: Float> Block<R> {
         }
     }
 
-    fn params(&self) -> Vec<&Param<R>> {
+    /// The block's parameters (mixer first), in the order of [`Model::params`].
+    pub fn params(&self) -> Vec<&Param<R>> {
         match self {
             Block::One { mixer, ffn } => {
                 let mut v = mixer.params();
@@ -165,7 +196,8 @@ impl<R: Float> Block<R> {
         }
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param<R>> {
+    /// The block's parameters, mutably.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<R>> {
         match self {
             Block::One { mixer, ffn } => {
                 let mut v = mixer.params_mut();
@@ -231,12 +263,14 @@ impl<R: Float> Model<R> {
                 },
                 Stage::Two => Block::Two {
                     mixer,
-                    ham: HamiltonianBlock::new(
+                    ham: HamiltonianBlock::with_init(
                         &format!("{name}.ham"),
                         d,
                         config.ham_steps,
                         config.ham_step_size,
                         config.ham_strategy,
+                        config.ham_w1_gain,
+                        config.ham_w2_std,
                         &mut rng,
                     ),
                 },
@@ -278,6 +312,26 @@ impl<R: Float> Model<R> {
         }
         v.extend(self.ln_f.params_mut());
         v.extend(self.head.params_mut());
+        v
+    }
+
+    /// For every parameter (in the order of [`Model::params`]), whether it belongs to a
+    /// Stage 2 potential (`W₁`, `b₁`, `w₂`, `b₂`): the group that
+    /// [`super::train::TrainConfig::ham_lr_mult`] scales.
+    pub fn potential_mask(&self) -> Vec<bool> {
+        let mut v = vec![false];
+        for b in &self.blocks {
+            match b {
+                Block::One { .. } => v.extend(b.params().iter().map(|_| false)),
+                Block::Two { mixer, ham } => {
+                    v.extend(mixer.params().iter().map(|_| false));
+                    v.extend(ham.ln.params().iter().map(|_| false));
+                    v.extend([true; 4]);
+                }
+            }
+        }
+        v.extend(self.ln_f.params().iter().map(|_| false));
+        v.extend(self.head.params().iter().map(|_| false));
         v
     }
 
@@ -373,19 +427,7 @@ impl<R: Float> Model<R> {
     }
 
     fn check_targets(&self, targets: &[u32]) -> Result<(), LmError> {
-        let rows = self.cache.bsz * self.cache.n;
-        if rows == 0 || targets.len() != rows {
-            return Err(LmError::Input(format!(
-                "expected {rows} targets for the last forward pass, got {}",
-                targets.len()
-            )));
-        }
-        if let Some(t) = targets.iter().find(|&&t| t as usize >= self.config.vocab) {
-            return Err(LmError::Input(format!(
-                "target id {t} outside the vocabulary"
-            )));
-        }
-        Ok(())
+        check_targets(self.cache.bsz * self.cache.n, self.config.vocab, targets)
     }
 
     /// `log softmax(ℓ_t)_{y_t}` for every position of the last forward pass (natural log).
@@ -394,15 +436,12 @@ impl<R: Float> Model<R> {
     /// # Errors
     /// [`LmError::Input`] for a wrong target count or id.
     pub fn log_probs(&self, targets: &[u32]) -> Result<Vec<R>, LmError> {
-        self.check_targets(targets)?;
-        let v = self.config.vocab;
-        Ok(self
-            .cache
-            .logits
-            .par_chunks_exact(v)
-            .zip(targets.par_iter())
-            .map(|(row, &t)| row[t as usize] - log_sum_exp(row))
-            .collect())
+        log_probs_of(
+            &self.cache.logits,
+            self.cache.bsz * self.cache.n,
+            self.config.vocab,
+            targets,
+        )
     }
 
     /// Mean cross-entropy of the last forward pass; then backpropagates it, accumulating
@@ -432,11 +471,7 @@ impl<R: Float> Model<R> {
                     return R::from_f64(f64::NAN);
                 };
                 // One exponential per logit: g = e^{ℓ−m}, then scale by 1/(n Σ e^{ℓ−m}).
-                let mut sum = R::ZERO;
-                for (gj, &lj) in g.iter_mut().zip(row) {
-                    *gj = (lj - m).exp_fast();
-                    sum += *gj;
-                }
+                let sum = exp_shift_sum(row, m, Some(g));
                 let scale = inv_rows / sum;
                 g.iter_mut().for_each(|v| *v *= scale);
                 g[t as usize] -= inv_rows;
@@ -492,17 +527,107 @@ impl Model<f32> {
     }
 }
 
+fn check_targets(rows: usize, vocab: usize, targets: &[u32]) -> Result<(), LmError> {
+    if rows == 0 || targets.len() != rows {
+        return Err(LmError::Input(format!(
+            "expected {rows} targets for the last forward pass, got {}",
+            targets.len()
+        )));
+    }
+    if let Some(t) = targets.iter().find(|&&t| t as usize >= vocab) {
+        return Err(LmError::Input(format!(
+            "target id {t} outside the vocabulary"
+        )));
+    }
+    Ok(())
+}
+
+/// `log softmax(ℓ_t)_{y_t}` of `rows` rows of logits (`rows × vocab`); non-finite logits
+/// give a non-finite entry.
+///
+/// # Errors
+/// [`LmError::Input`] for a wrong target count or id.
+pub fn log_probs_of<R: Float>(
+    logits: &[R],
+    rows: usize,
+    vocab: usize,
+    targets: &[u32],
+) -> Result<Vec<R>, LmError> {
+    check_targets(rows, vocab, targets)?;
+    Ok(logits[..rows * vocab]
+        .par_chunks_exact(vocab)
+        .zip(targets.par_iter())
+        .map(|(row, &t)| row[t as usize] - log_sum_exp(row))
+        .collect())
+}
+
+/// Independent accumulators of the row reductions below: the loops carry no dependency
+/// from one element to the next, so they vectorise.
+const LANES: usize = 8;
+
 /// The maximum of `x`, or `None` if `x` is empty or has a NaN or infinite entry.
 pub fn finite_max<R: Float>(x: &[R]) -> Option<R> {
-    let mut m = *x.first()?;
-    let mut ok = true;
-    for &v in x {
-        ok &= v.is_finite();
-        if v > m {
-            m = v;
+    let first = *x.first()?;
+    let mut m = [first; LANES];
+    // `0·v` is 0 for a finite v and NaN otherwise: any non-finite entry makes a lane NaN.
+    let mut bad = [R::ZERO; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..LANES {
+            let v = c[k];
+            bad[k] += v * R::ZERO;
+            m[k] = if v > m[k] { v } else { m[k] };
         }
     }
-    ok.then_some(m)
+    for (k, &v) in rest.iter().enumerate() {
+        bad[k] += v * R::ZERO;
+        m[k] = if v > m[k] { v } else { m[k] };
+    }
+    let finite = bad.iter().all(|b| b.is_finite());
+    let mx = m.iter().fold(first, |a, &b| if b > a { b } else { a });
+    finite.then_some(mx)
+}
+
+/// `Σ_j exp(x_j − m)`, written into `out` (same length as `x`) when given.
+pub fn exp_shift_sum<R: Float>(x: &[R], m: R, out: Option<&mut [R]>) -> R {
+    let mut s = [R::ZERO; LANES];
+    match out {
+        Some(out) => {
+            assert_eq!(out.len(), x.len(), "exp_shift_sum: output length");
+            let mut oc = out.chunks_exact_mut(LANES);
+            let mut xc = x.chunks_exact(LANES);
+            for (o, c) in (&mut oc).zip(&mut xc) {
+                for k in 0..LANES {
+                    let e = (c[k] - m).exp_fast();
+                    o[k] = e;
+                    s[k] += e;
+                }
+            }
+            for (k, (o, &v)) in oc
+                .into_remainder()
+                .iter_mut()
+                .zip(xc.remainder())
+                .enumerate()
+            {
+                *o = (v - m).exp_fast();
+                s[k] += *o;
+            }
+        }
+        None => {
+            let xc = x.chunks_exact(LANES);
+            let rest = xc.remainder();
+            for c in xc {
+                for k in 0..LANES {
+                    s[k] += (c[k] - m).exp_fast();
+                }
+            }
+            for (k, &v) in rest.iter().enumerate() {
+                s[k] += (v - m).exp_fast();
+            }
+        }
+    }
+    s.iter().fold(R::ZERO, |a, &b| a + b)
 }
 
 /// `log Σ_j exp(x_j)`, shifted by the maximum; NaN if any entry is not finite.
@@ -510,9 +635,5 @@ pub fn log_sum_exp<R: Float>(x: &[R]) -> R {
     let Some(m) = finite_max(x) else {
         return R::from_f64(f64::NAN);
     };
-    let mut s = R::ZERO;
-    for &v in x {
-        s += (v - m).exp_fast();
-    }
-    m + s.ln()
+    m + exp_shift_sum(x, m, None).ln()
 }

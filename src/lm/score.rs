@@ -1,7 +1,7 @@
 //! Per-token log-probabilities of a text, written as a NumPy `.npy` array.
 
 use super::eval::token_log_probs;
-use super::{LmError, Model, Tokenizer};
+use super::{Forward, LmError, Tokenizer};
 use npyz::WriterBuilder;
 use std::path::Path;
 
@@ -11,8 +11,8 @@ use std::path::Path;
 ///
 /// # Errors
 /// As [`token_log_probs`].
-pub fn score_tokens(
-    model: &mut Model<f32>,
+pub fn score_tokens<M: Forward + ?Sized>(
+    model: &mut M,
     tokens: &[u32],
     bsz: usize,
     n: usize,
@@ -24,8 +24,8 @@ pub fn score_tokens(
 ///
 /// # Errors
 /// [`LmError::Io`] if `out` cannot be written; as [`score_tokens`].
-pub fn score_text(
-    model: &mut Model<f32>,
+pub fn score_text<M: Forward + ?Sized>(
+    model: &mut M,
     tokenizer: &Tokenizer,
     text: &str,
     n: usize,

@@ -31,6 +31,13 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Global gradient-norm clip.
     pub grad_clip: f64,
+    /// Learning-rate multiplier of the Stage 2 potentials (`W₁`, `b₁`, `w₂`, `b₂`; see
+    /// [`Model::potential_mask`]); 1 = one learning rate for every parameter.
+    #[serde(default = "one")]
+    pub ham_lr_mult: f64,
+    /// The cosine decay ends at this fraction of the peak learning rate.
+    #[serde(default = "final_frac")]
+    pub final_lr_frac: f64,
     /// Seed of the batch sampler.
     pub seed: u64,
     /// Validate every this many steps (0: only at the end).
@@ -39,6 +46,14 @@ pub struct TrainConfig {
     pub eval_tokens: usize,
     /// Show a progress bar.
     pub progress: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn final_frac() -> f64 {
+    0.1
 }
 
 impl Default for TrainConfig {
@@ -51,6 +66,8 @@ impl Default for TrainConfig {
             warmup_frac: 0.05,
             weight_decay: 0.01,
             grad_clip: 1.0,
+            ham_lr_mult: 1.0,
+            final_lr_frac: 0.1,
             seed: 0,
             eval_every: 50,
             eval_tokens: 20_000,
@@ -116,11 +133,28 @@ pub fn train(
             "lr must be positive, warmup_frac in [0, 1)".into(),
         ));
     }
+    if !(cfg.ham_lr_mult.is_finite()
+        && cfg.ham_lr_mult >= 0.0
+        && (0.0..=1.0).contains(&cfg.final_lr_frac)
+        && cfg.grad_clip > 0.0
+        && cfg.weight_decay >= 0.0)
+    {
+        return Err(LmError::Config(
+            "ham_lr_mult must be finite and >= 0, final_lr_frac in [0, 1], grad_clip > 0, \
+             weight_decay >= 0"
+                .into(),
+        ));
+    }
     let per_step = cfg.batch * cfg.seq_len;
     let steps = cfg.tokens.div_ceil(per_step);
     let warmup = ((steps as f64) * cfg.warmup_frac).ceil() as usize;
     let lengths: Vec<usize> = model.params().iter().map(|p| p.len()).collect();
     let mut opt = AdamW::<f32>::new(&lengths, cfg.weight_decay);
+    let lr_mult: Vec<f64> = model
+        .potential_mask()
+        .iter()
+        .map(|&pot| if pot { cfg.ham_lr_mult } else { 1.0 })
+        .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let valid = &valid_tokens[..valid_tokens.len().min(cfg.eval_tokens.max(2))];
     let bar = if cfg.progress {
@@ -169,9 +203,10 @@ pub fn train(
             cfg.lr * (step + 1) as f64 / warmup as f64
         } else {
             let t = (step - warmup) as f64 / (steps - warmup).max(1) as f64;
-            cfg.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+            let f = cfg.final_lr_frac;
+            cfg.lr * (f + (1.0 - f) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
         };
-        opt.step(&mut params, lr);
+        opt.step_scaled(&mut params, lr, &lr_mult);
         train_secs += t0.elapsed().as_secs_f64();
         acc += loss;
         acc_n += 1;
