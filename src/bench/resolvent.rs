@@ -566,7 +566,11 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
     }
 
     let imp = |what: &str, th: usize| {
-        format!("muse-core resolvent_diag::<{what}> (ratio recurrence), rayon over rows, {th} thread(s)")
+        if th == 1 {
+            format!("muse-core resolvent_diag_batch::<{what}> (ratio recurrence, 8-row lock-step lanes), 1 thread")
+        } else {
+            format!("muse::resolvent::resolvent_diag_batch::<{what}> (ratio recurrence, 8-row lock-step lanes), rayon over rows, {th} threads")
+        }
     };
     let muse = Timing::new(imp("f32", threads), t_muse);
     let baseline = Timing::new(imp("f64", threads), t_base);
