@@ -30,14 +30,13 @@ use super::{BenchError, Check, Cmp, Ctx, Device, Kpi, KpiReport, Timing};
 use indicatif::ProgressBar;
 use muse_core::resolvent::{
     resolvent_diag, resolvent_diag_batch, resolvent_diag_batch_scratch, resolvent_diag_scratch,
-    resolvent_vjp, resolvent_vjp_scratch, ResolventError, VjpOut,
+    ResolventError, VjpOut,
 };
 use muse_core::Scalar;
 use num_complex::Complex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
@@ -266,13 +265,11 @@ fn batch(rows: usize, n: usize, seed: u64) -> (Batch<f32>, Batch<f64>) {
 }
 
 /// Forward over all rows through the std layer (`muse::resolvent`, rows spread over the current
-/// rayon pool in blocks of muse-core's lock-step lanes) — the path a user calls. `_scratch` is
-/// kept for the signature; the std layer allocates one lane block of scratch per task.
+/// rayon pool in blocks of muse-core's lock-step lanes) — the path a user calls.
 fn diag_par<S: Scalar>(
     bt: &Batch<S>,
     z: Complex<S::Real>,
     out: &mut [Complex<S>],
-    _scratch: &mut [Complex<S::Real>],
 ) -> Result<(), ResolventError> {
     crate::resolvent::resolvent_diag_batch(
         bt.n,
@@ -292,38 +289,31 @@ struct Grads<R> {
     c: Vec<R>,
 }
 
-/// VJP over all rows in parallel.
+/// VJP over all rows through the std layer (`muse::resolvent::resolvent_vjp_batch`, rows spread
+/// over the current rayon pool) — the path a user calls.
 fn vjp_par<S: Scalar>(
     bt: &Batch<S>,
     z: Complex<S::Real>,
     w: &[Complex<S>],
     g: &mut Grads<S::Real>,
-    scratch: &mut [Complex<S::Real>],
 ) -> Result<(), ResolventError> {
-    let (n, m) = (bt.n, bt.n - 1);
-    g.a.par_chunks_mut(n)
-        .zip(g.b.par_chunks_mut(m))
-        .zip(g.c.par_chunks_mut(m))
-        .zip(scratch.par_chunks_mut(resolvent_vjp_scratch(n)))
-        .zip(w.par_chunks(n))
-        .enumerate()
-        .try_for_each(|(row, ((((ga, gb), gc), s), w))| {
-            let (a, b, c) = (
-                &bt.a[row * n..(row + 1) * n],
-                &bt.b[row * m..(row + 1) * m],
-                &bt.c[row * m..(row + 1) * m],
-            );
-            let out = VjpOut {
-                a: ga,
-                b: gb,
-                c: gc,
-            };
-            resolvent_vjp(a, b, c, z, w, out, s)
-                .map(|zb| {
-                    black_box(zb);
-                })
-                .map_err(|e| e.at_row(row))
-        })
+    let out = VjpOut {
+        a: &mut g.a,
+        b: &mut g.b,
+        c: &mut g.c,
+    };
+    let zbar = crate::resolvent::resolvent_vjp_batch(
+        bt.n,
+        &bt.a,
+        &bt.b,
+        &bt.c,
+        z,
+        w,
+        out,
+        crate::resolvent::Split::Rows,
+    )?;
+    black_box(zbar);
+    Ok(())
 }
 
 /// `warmup` untimed then `runs` timed calls of `f`, in milliseconds.
@@ -363,8 +353,6 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
     let (z32, z64) = (c.z::<f32>(), c.z::<f64>());
     let mut g32: Vec<Complex<f32>> = zeros(rows * n);
     let mut g64: Vec<Complex<f64>> = zeros(rows * n);
-    let mut s32: Vec<Complex<f32>> = zeros(rows * resolvent_diag_scratch(n));
-    let mut s64: Vec<Complex<f64>> = zeros(rows * resolvent_diag_scratch(n));
 
     // Accuracy first (an error here is a result, not a crash).
     let mut failed_rows = 0usize;
@@ -465,8 +453,8 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
 
     // Timings: forward, multi-threaded and single-threaded, f32 and f64.
     let (w, r) = (c.warmup_runs, c.num_runs);
-    let t_muse = time_ms(w, r, pb, || diag_par(&b32, z32, &mut g32, &mut s32))?;
-    let t_base = time_ms(w, r, pb, || diag_par(&b64, z64, &mut g64, &mut s64))?;
+    let t_muse = time_ms(w, r, pb, || diag_par(&b32, z32, &mut g32))?;
+    let t_base = time_ms(w, r, pb, || diag_par(&b64, z64, &mut g64))?;
     // One thread: muse-core's batch path with lock-step scratch (8 rows at a time).
     let mut one32 = zeros(resolvent_diag_batch_scratch(n));
     let mut one64 = zeros(resolvent_diag_batch_scratch(n));
@@ -504,10 +492,8 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
         b: zeros(rows * m),
         c: zeros(rows * m),
     };
-    let mut vs32: Vec<Complex<f32>> = zeros(rows * resolvent_vjp_scratch(n));
-    let mut vs64: Vec<Complex<f64>> = zeros(rows * resolvent_vjp_scratch(n));
-    let t_vjp = time_ms(w, r, pb, || vjp_par(&b32, z32, &w32, &mut gr32, &mut vs32))?;
-    let t_vjp64 = time_ms(w, r, pb, || vjp_par(&b64, z64, &w64, &mut gr64, &mut vs64))?;
+    let t_vjp = time_ms(w, r, pb, || vjp_par(&b32, z32, &w32, &mut gr32))?;
+    let t_vjp64 = time_ms(w, r, pb, || vjp_par(&b64, z64, &w64, &mut gr64))?;
     let mut vjp_err = 0.0f64;
     for row in 0..rows {
         let cat32: Vec<f64> = gr32.a[row * n..(row + 1) * n]
@@ -533,19 +519,13 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
         let (p32, p64) = batch(sr, sn, c.seed.wrapping_add(sn as u64));
         let mut o32: Vec<Complex<f32>> = zeros(sr * sn);
         let mut o64: Vec<Complex<f64>> = zeros(sr * sn);
-        let mut q32: Vec<Complex<f32>> = zeros(sr * resolvent_diag_scratch(sn));
-        let mut q64: Vec<Complex<f64>> = zeros(sr * resolvent_diag_scratch(sn));
         let tm = Timing::new(
             "muse f32",
-            time_ms(1, c.sweep_runs, pb, || {
-                diag_par(&p32, z32, &mut o32, &mut q32)
-            })?,
+            time_ms(1, c.sweep_runs, pb, || diag_par(&p32, z32, &mut o32))?,
         );
         let tb = Timing::new(
             "f64 baseline",
-            time_ms(1, c.sweep_runs, pb, || {
-                diag_par(&p64, z64, &mut o64, &mut q64)
-            })?,
+            time_ms(1, c.sweep_runs, pb, || diag_par(&p64, z64, &mut o64))?,
         );
         let speedup = tb.median_ms / tm.median_ms;
         sweep_min_speedup = sweep_min_speedup.min(speedup);
@@ -578,12 +558,14 @@ fn measure(c: &ResolventConfig, ctx: &Ctx, pb: &ProgressBar) -> Result<Measured,
     let baseline_1 = Timing::new(imp("f64", 1), t_base_1);
     let vjp = Timing::new(
         format!(
-            "muse-core resolvent_vjp::<f32> (exact O(N) VJP), rayon over rows, {threads} thread(s)"
+            "muse::resolvent::resolvent_vjp_batch::<f32> (exact O(N) VJP), rayon over rows, {threads} thread(s)"
         ),
         t_vjp,
     );
     let vjp64 = Timing::new(
-        format!("muse-core resolvent_vjp::<f64>, rayon over rows, {threads} thread(s)"),
+        format!(
+            "muse::resolvent::resolvent_vjp_batch::<f64>, rayon over rows, {threads} thread(s)"
+        ),
         t_vjp64,
     );
     let speedup = baseline.median_ms / muse.median_ms;
