@@ -26,7 +26,7 @@ LBL=$(rustc +"$TC" --print sysroot)/lib/rustlib/$HOST/bin/self-contained/llvm-bi
 [ -d "$(rustc +"$TC" --print sysroot)/lib/rustlib/src/rust/library" ] || { echo "rust-src missing (rustup component add --toolchain $TC rust-src, or shared/toolchain/rust-src-*.tar.xz)" >&2; exit 1; }
 
 build() { # $1 target-cpu, $2 output file
-  CARGO_TARGET_DIR=kernels/target/ptx-$1 RUSTFLAGS="-C target-cpu=$1 -C linker=$LBL -A linker_messages" \
+  CARGO_TARGET_DIR=kernels/target/ptx-$1 RUSTFLAGS="-C target-cpu=$1 -C linker=$LBL -A linker_messages -C llvm-args=-unroll-threshold=20000" \
     cargo +"$TC" build --release --locked --manifest-path kernels/Cargo.toml \
       --target nvptx64-nvidia-cuda -Zbuild-std=core
   # Crate disambiguators in mangled names hash the checkout's path: normalise our two crates'

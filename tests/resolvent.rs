@@ -13,7 +13,7 @@ use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_batch, causal_resolvent_vjp, causal_resolvent_vjp_batch,
     causal_resolvent_vjp_scratch, chunked, resolvent_diag, resolvent_diag_batch,
     resolvent_diag_batch_scratch, resolvent_diag_scratch, resolvent_vjp, resolvent_vjp_batch,
-    resolvent_vjp_scratch, Arg, Pivot, ResolventError, VjpOut,
+    resolvent_vjp_scratch, tile, Arg, Pivot, ResolventError, VjpOut,
 };
 use muse_core::{Real, Scalar};
 use num_complex::Complex;
@@ -1241,4 +1241,179 @@ proptest! {
         let err = rel_l2(&diag::<f32>(&a, &b, &c, z).unwrap(), &diag::<f64>(&a, &b, &c, z).unwrap());
         prop_assert!(err <= 1e-3, "{err:e}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Register tiles (the GPU tile kernels' muse-core functions).
+
+/// `tile::resolvent_diag_tiled` with tiles of `L`, in storage type `S`.
+fn tiled_diag<S: Scalar, const L: usize>(
+    a: &[f64],
+    b: &[f64],
+    c: &[f64],
+    z: C64,
+) -> Result<Vec<C64>, ResolventError> {
+    let n = a.len();
+    let mut out = vec![czero::<S>(); n];
+    let mut scratch = vec![czero(); resolvent_diag_scratch(n)];
+    tile::resolvent_diag_tiled::<S, L>(
+        &to_storage::<S>(a),
+        &to_storage::<S>(b),
+        &to_storage::<S>(c),
+        zs::<S>(z),
+        &mut out,
+        &mut scratch,
+    )?;
+    Ok(c_to_f64(&out))
+}
+
+#[test]
+fn tiled_diag_matches_dense_inverse_for_every_tile_length() {
+    for (seed, n) in [
+        (301, 1),
+        (302, 2),
+        (303, 9),
+        (304, 64),
+        (305, 515),
+        (306, 1000),
+    ] {
+        for (name, a, b, c, z) in families(seed, n) {
+            let want = dense_diag(&a, &b, &c, z);
+            let e1 = rel_l2(&tiled_diag::<f64, 1>(&a, &b, &c, z).unwrap(), &want);
+            let e8 = rel_l2(&tiled_diag::<f64, 8>(&a, &b, &c, z).unwrap(), &want);
+            let e3 = rel_l2(&tiled_diag::<f64, 3>(&a, &b, &c, z).unwrap(), &want);
+            for e in [e1, e3, e8] {
+                assert!(e <= tol(Op::Diag, Dtype::F64), "{name} n={n}: {e:e}");
+            }
+            // f32: the reference sees the same rounded matrix.
+            let (a, b, c) = (round::<f32>(&a), round::<f32>(&b), round::<f32>(&c));
+            let want = dense_diag(&a, &b, &c, z);
+            let e16 = rel_l2(&tiled_diag::<f32, 16>(&a, &b, &c, z).unwrap(), &want);
+            let e7 = rel_l2(&tiled_diag::<f32, 7>(&a, &b, &c, z).unwrap(), &want);
+            for e in [e7, e16] {
+                assert!(e <= tol(Op::Diag, Dtype::F32), "f32 {name} n={n}: {e:e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn tile_transfers_are_bit_identical_to_the_slice_transfers() {
+    for (seed, n) in [(311, 1), (312, 5), (313, 40), (314, 67)] {
+        for (_, a, b, c, z) in families(seed, n) {
+            for start in (0..n + 9).step_by(3) {
+                let t = tile::Tile::<f64, 8>::load(&a, &b, &c, start);
+                let range = start.min(n)..(start + 8).min(n);
+                assert_eq!(t.len, range.len());
+                let p = chunked::Transfer::forward(&a, &b, &c, z, range.clone()).unwrap();
+                let q = chunked::Transfer::backward(&a, &b, &c, z, range).unwrap();
+                assert_eq!(t.forward_transfer(z), p, "n={n} start={start}");
+                assert_eq!(t.backward_transfer(z), q, "n={n} start={start}");
+            }
+        }
+    }
+}
+
+#[test]
+fn tile_causal_matches_dense_leading_block_inverse() {
+    for (seed, n) in [(321, 1), (322, 2), (323, 33), (324, 200)] {
+        for (name, a, b, c, z) in families(seed, n) {
+            let mut got = vec![czero::<f64>(); n];
+            let mut v = chunked::initial_boundary();
+            for start in (0..n).step_by(5) {
+                let t = tile::Tile::<f64, 5>::load(&a, &b, &c, start);
+                let mut o = [czero::<f64>(); 5];
+                assert_eq!(t.causal(z, v, &mut o), 0.0, "{name} n={n}");
+                got[start..start + t.len].copy_from_slice(&o[..t.len]);
+                v = t.forward_transfer(z).apply(v);
+            }
+            let err = rel_l2(&got, &dense_causal(&a, &b, &c, z));
+            assert!(err <= tol(Op::Diag, Dtype::F64), "{name} n={n}: {err:e}");
+            // The sequential causal path agrees too.
+            let seq = causal::<f64>(&a, &b, &c, z).unwrap();
+            assert!(rel_l2(&got, &seq) <= tol(Op::Chunked, Dtype::F64));
+        }
+    }
+}
+
+#[test]
+fn tile_accumulator_flags_every_failure_and_tiled_falls_back_to_the_checked_path() {
+    let n = 50;
+    let mut g = rng(331);
+    let (a, b, c) = random_system(&mut g, n);
+    let z = C64::new(0.2, 0.3);
+    // Bad inputs anywhere: the accumulator is non-zero in some tile, and the tiled
+    // function reports exactly what the sequential checked path reports.
+    for (which, idx) in [(0, 0), (0, 17), (0, 49), (1, 0), (1, 31), (2, 48)] {
+        for bad in [f64::NAN, f64::INFINITY, -f64::INFINITY] {
+            let (mut a2, mut b2, mut c2) = (a.clone(), b.clone(), c.clone());
+            [&mut a2, &mut b2, &mut c2][which][idx] = bad;
+            let want = diag::<f64>(&a2, &b2, &c2, z);
+            assert!(want.is_err());
+            assert_eq!(
+                tiled_diag::<f64, 8>(&a2, &b2, &c2, z),
+                want,
+                "{which} {idx}"
+            );
+            let flagged = (0..n).step_by(8).any(|s| {
+                let t = tile::Tile::<f64, 8>::load(&a2, &b2, &c2, s);
+                let mut o = [czero::<f64>(); 8];
+                // Boundaries from an honest scan are not needed to see the NaN: the
+                // tile holding the bad value flags it from any finite boundary.
+                let v = chunked::initial_boundary();
+                t.diag(z, v, v, &mut o) != 0.0
+            });
+            assert!(flagged, "{which} {idx} {bad}");
+        }
+    }
+    // A zero pivot: a_0 = z with z real, so r_0 = 0.
+    let zr = C64::new(0.5, 0.0);
+    let mut a0 = a.clone();
+    a0[0] = 0.5;
+    let want = diag::<f64>(&a0, &b, &c, zr);
+    assert!(
+        matches!(want, Err(ResolventError::ZeroPivot { .. })),
+        "{want:?}"
+    );
+    assert_eq!(tiled_diag::<f64, 8>(&a0, &b, &c, zr), want);
+    // f16 storage: an output that overflows f16 (|g| > 65504) is reported as the checked
+    // path reports it.
+    let mut a1 = vec![0.0; 4];
+    a1[2] = 1e-6;
+    let (b1, c1) = (vec![0.0; 3], vec![0.0; 3]);
+    let z1 = C64::new(0.0, 1e-7);
+    let want = diag::<f16>(&a1, &b1, &c1, z1);
+    assert!(
+        matches!(want, Err(ResolventError::OutputOverflow { .. })),
+        "{want:?}"
+    );
+    assert_eq!(tiled_diag::<f16, 2>(&a1, &b1, &c1, z1), want);
+    // Huge but finite values whose parts sum to ∞: the accumulator fires, the checked
+    // path succeeds, and the tiled result equals it.
+    let (a3, b3, c3) = (vec![3e38, 3e38], vec![1.0], vec![1.0]);
+    let z3 = C64::new(0.0, -3e38);
+    let want = diag::<f32>(&a3, &b3, &c3, z3).unwrap();
+    assert_eq!(tiled_diag::<f32, 4>(&a3, &b3, &c3, z3).unwrap(), want);
+}
+
+#[test]
+fn tiled_diag_rejects_bad_lengths_like_the_sequential_path() {
+    let z = C64::new(0.0, 1.0);
+    let (a, v3, v2) = ([1.0f64; 4], [1.0f64; 3], [1.0f64; 2]);
+    let mut out = vec![czero::<f64>(); 4];
+    let mut scratch = vec![czero::<f64>(); 4];
+    let zc = Complex::new(0.0, 1.0);
+    assert_eq!(
+        tile::resolvent_diag_tiled::<f64, 4>(&a, &v2, &v3, zc, &mut out, &mut scratch),
+        Err(mismatch(Arg::B, 3, 2))
+    );
+    assert_eq!(
+        tile::resolvent_diag_tiled::<f64, 4>(&a, &v3, &v3, zc, &mut out, &mut scratch[..3]),
+        Err(mismatch(Arg::Scratch, 4, 3))
+    );
+    assert_eq!(
+        tile::resolvent_diag_tiled::<f64, 0>(&a, &v3, &v3, zc, &mut out, &mut scratch),
+        Err(mismatch(Arg::Scratch, 1, 0))
+    );
+    let _ = z;
 }

@@ -83,6 +83,7 @@ pub fn recip<R: Real>(z: Complex<R>) -> Complex<R> {
 
 /// `1/z` with `z` scaled by `2^{−e}` first, `2^{e−1} ≤ max(|re|, |im|) < 2^e`: correct for
 /// every finite non-zero `z`, slower than [`recip`]'s fast path (it calls `frexp`/`scalbn`).
+#[cold]
 #[inline(never)]
 pub fn recip_scaled<R: Real>(z: Complex<R>) -> Complex<R> {
     let e = max_abs(z).exponent();

@@ -178,7 +178,13 @@ macro_rules! impl_real {
                 if (<$t>::MIN_EXP - 1..<$t>::MAX_EXP).contains(&n) {
                     self * <$t>::from_bits(((<$t>::MAX_EXP - 1 + n) as $bt) << $mant)
                 } else {
-                    $scalbn(self, n)
+                    // Out of line: rare, and kept out of the unrolled GPU loops' code.
+                    #[cold]
+                    #[inline(never)]
+                    fn slow(x: $t, n: i32) -> $t {
+                        $scalbn(x, n)
+                    }
+                    slow(self, n)
                 }
             }
             #[inline(always)]

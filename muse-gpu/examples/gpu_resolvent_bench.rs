@@ -15,6 +15,7 @@ fn opt(v: Option<f64>) -> String {
 
 fn line(r: &CaseResult) -> String {
     let sched = match (r.spec.schedule, r.threads) {
+        (Schedule::Tile { len }, Some(t)) => format!("tile{len}/{t}"),
         (_, Some(t)) => format!("block/{t}"),
         (Schedule::Rows, None) | (_, None) => "rows".to_string(),
     };
@@ -116,7 +117,10 @@ fn main() {
             c.n == 4096
                 && matches!(
                     (c.rows, c.schedule),
-                    (16 | 16384, Schedule::Block { threads: None }) | (16384, Schedule::Rows)
+                    (
+                        16 | 16384,
+                        Schedule::Block { threads: None } | Schedule::Tile { .. }
+                    ) | (16384, Schedule::Rows)
                 )
         });
     }

@@ -145,9 +145,12 @@ impl BenchConfig {
         let block = Schedule::Block { threads: None };
         let threads = |t| Schedule::Block { threads: Some(t) };
         let rows = Schedule::Rows;
+        let tile = |len| Schedule::Tile { len };
         let mut cases = Vec::new();
         for n in [256, 512, 1024, 2048, 4096] {
             cases.push(case(Diag, "f32", 16, n, block));
+            cases.push(case(Diag, "f32", 16, n, tile(8)));
+            cases.push(case(Diag, "f32", 16, n, tile(16)));
         }
         for t in [128, 256, 512] {
             cases.push(case(Diag, "f32", 16, 4096, threads(t)));
@@ -162,7 +165,14 @@ impl BenchConfig {
             case(Vjp, "f32", 16, 4096, rows),
             case(Diag, "f32", 16384, 4096, rows),
             case(Diag, "f32", 16384, 4096, block),
+            case(Diag, "f32", 16384, 4096, tile(8)),
+            case(Diag, "f32", 16384, 4096, tile(16)),
             case(Diag, "f16", 16384, 4096, block),
+            case(Diag, "f16", 16384, 4096, tile(16)),
+            case(Causal, "f32", 16384, 4096, tile(8)),
+            case(Causal, "f32", 16384, 4096, tile(16)),
+            case(Diag, "f16", 16, 4096, tile(8)),
+            case(Causal, "f32", 16, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, rows),
             case(Causal, "f32", 16384, 4096, block),
             case(Vjp, "f32", 16384, 4096, rows),

@@ -2,7 +2,18 @@
 //! exact VJPs, computed by muse-core's own functions compiled to PTX (f32 compute; f32 or
 //! f16 storage). See `muse_core::resolvent` for the mathematics.
 //!
-//! Three kernels per forward operation:
+//! Four kernels per forward operation:
+//! - *tile* (`*_tile{8,16}_*`, [`Schedule::Tile`]): one thread block per system, thread `t`
+//!   holding the elements `[t·L, (t+1)·L)` in registers (muse-core's
+//!   [`tile`](muse_core::resolvent::tile) module: `Tile::load`, its two normalised
+//!   transfers, `Tile::diag` / `Tile::causal`); the transfers are scanned within each warp
+//!   by shuffles and across warps through shared memory. Nothing is checked in the loops: a
+//!   row whose finiteness accumulator is not zero (a non-finite input or pivot, an output
+//!   that overflows f16) is recomputed by the block's thread 0 with muse-core's checked
+//!   sequential function, which writes the values or reports the first failure. `L ∈ {8,
+//!   16}`, `⌈n/L⌉` threads rounded up to a warp, so `n` up to `L` times the kernel's largest
+//!   block (its registers decide; the parity tests run `n = 6000` with 8 and `n = 8192` with
+//!   16);
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -13,16 +24,19 @@
 //!   it (f32: N ≳ 19 000 forward, ≳ 11 000 VJP on an H200's 227 KiB);
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks the shared-memory block kernel below [`ROWS_THRESHOLD`] systems,
-//! and for the diagonal at every batch size (the thread-per-system kernels for the causal
-//! forward and the VJPs from [`ROWS_THRESHOLD`] systems on): for no more systems than SMs
-//! with [`SMEM_CHUNK`] elements per thread, up to the kernel's register limit; for more with
-//! [`BLOCK_CHUNK`] elements and at most [`MAX_BATCH_THREADS`] threads. Measured on an H200
-//! (f32, N = 4096, CUDA events after a cache-flushing memset, median of 100): B = 16,
-//! shared-memory block 36.5 µs (640 threads) vs global-scratch block 84 µs (round 2);
-//! B = 16384, shared-memory block (512 threads) 5.28 ms vs thread per system 6.43 ms; causal
-//! 2.51 vs 3.01 ms (but worst row 1.3e-4 vs 5.7e-5); VJP thread per system 22.1 ms vs
-//! 64-thread blocks 25.3 ms.
+//! [`Schedule::Auto`] picks, for the diagonal, the tile kernel with `L = 8` (`L = 16` for rows
+//! too long for 8); for longer rows, and for the causal forward, the shared-memory block
+//! kernel below [`ROWS_THRESHOLD`] systems (the diagonal's at every batch size; the
+//! thread-per-system kernels for the causal forward and the VJPs from [`ROWS_THRESHOLD`]
+//! systems on): for no more systems than SMs with [`SMEM_CHUNK`] elements per thread, up to
+//! the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at most
+//! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
+//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, round 4): B = 16, tile8
+//! 25.6 µs vs tile16 55.6 µs vs shared-memory block 37.2 µs (512 threads); B = 16384, tile8
+//! 2.71 ms vs tile16 3.17 ms vs shared-memory block 3.85 ms vs thread per system 6.44 ms;
+//! causal B = 16384: tile8 1.06 ms, rows 3.01 ms, but the causal tiles' worst row (6.3e-4;
+//! 1.6e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them out; VJP thread per system
+//! 22.1 ms vs 64-thread blocks 24.7 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -94,6 +108,33 @@ pub enum Schedule {
     },
     /// One thread per system.
     Rows,
+    /// Forward only: one block per system, a register tile of `len` elements per thread
+    /// ([`TILE_LENS`]); `⌈n/len⌉` threads rounded up to a whole warp, so `n ≤ 1024·len`.
+    /// The VJPs treat it as [`Schedule::Auto`].
+    Tile {
+        /// Elements per thread: 8 or 16.
+        len: u32,
+    },
+}
+
+/// The tile lengths the tile kernels are built for.
+pub const TILE_LENS: [u32; 2] = [8, 16];
+
+/// The tile kernels: `[len index][op][dtype]`, `op` 0 diag, 1 causal.
+const FWD_TILE: [[[&str; 2]; 2]; 2] = [
+    [
+        ["resolvent_diag_tile8_f32", "resolvent_diag_tile8_f16"],
+        ["causal_resolvent_tile8_f32", "causal_resolvent_tile8_f16"],
+    ],
+    [
+        ["resolvent_diag_tile16_f32", "resolvent_diag_tile16_f16"],
+        ["causal_resolvent_tile16_f32", "causal_resolvent_tile16_f16"],
+    ],
+];
+
+/// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
+const fn tile_smem_bytes(n: usize, threads: usize, causal: bool) -> usize {
+    2 * 64 * (threads / 32) + 16 + if causal { 0 } else { 8 * n }
 }
 
 /// From this many systems on, [`Schedule::Auto`] uses the thread-per-system kernel.
@@ -177,6 +218,8 @@ struct Plan {
     threads: Option<u32>,
     /// Shared-memory kernels: dynamic shared bytes, and whether `r`, `s` live there.
     smem: Option<(u32, bool)>,
+    /// Tile kernels: dynamic shared bytes.
+    tile: Option<u32>,
 }
 
 /// Per-row scratch of the block kernel in complex elements (as the kernel crate's
@@ -348,6 +391,25 @@ fn pick(
     schedule: Schedule,
 ) -> Result<Plan> {
     let table = if vjp { &VJP } else { &FWD };
+    let schedule = match schedule {
+        Schedule::Tile { len } if !vjp => return pick_tile(gpu, op, dtype, n, len),
+        Schedule::Tile { .. } => Schedule::Auto,
+        s => s,
+    };
+    if schedule == Schedule::Auto && !vjp && op == Op::Diag {
+        // The diagonal: tiles of 8 (faster than 16 and than the block kernels at every
+        // measured batch size, H200: B = 16, N = 4096 25.6 µs vs 55.6 (16) and 37.2
+        // (shared-memory block); B = 16384 2.71 ms vs 3.17 and 3.85 ms), of 16 for rows too
+        // long for 8, the block kernels beyond. Not the causal variant: its tile kernels
+        // are faster too (B = 16384: 1.06 ms vs 3.01 ms) but their worst row is 11–40× the
+        // CPU f32 path's (6.3e-4 at B = 16384, 1.6e-4 at B = 16), above the 1e-4 bound.
+        let lens = [8, 16];
+        for len in lens {
+            if let Ok(p) = pick_tile(gpu, op, dtype, n, len) {
+                return Ok(p);
+            }
+        }
+    }
     let block = match schedule {
         // The diagonal's shared-memory block kernel beats the thread-per-system one at every
         // measured batch size (H200, N = 4096, B = 16384: 5.3 vs 6.4 ms, worst row 3.0e-5).
@@ -355,7 +417,7 @@ fn pick(
         // the 1e-4 bound, and the VJPs are slower (25 vs 22 ms): thread per system there.
         Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
-        Schedule::Rows => false,
+        Schedule::Rows | Schedule::Tile { .. } => false,
     };
     let k = match (op, block) {
         (Op::Diag, true) => 0,
@@ -369,6 +431,7 @@ fn pick(
             name,
             threads: None,
             smem: None,
+            tile: None,
         });
     }
     let requested = match schedule {
@@ -421,6 +484,7 @@ fn pick(
                 name: sname,
                 threads: Some(t),
                 smem: Some((b as u32, rs)),
+                tile: None,
             });
         }
     }
@@ -445,6 +509,33 @@ fn pick(
         name,
         threads: Some(threads),
         smem: None,
+        tile: None,
+    })
+}
+
+/// The tile kernel for `op` with tiles of `len`.
+fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan> {
+    let li = TILE_LENS.iter().position(|&l| l == len).ok_or_else(|| {
+        GpuError::TooLarge(format!(
+            "tile length {len}: the tile kernels exist for {TILE_LENS:?}"
+        ))
+    })?;
+    let name = FWD_TILE[li][usize::from(op == Op::Causal)][dtype];
+    let max = gpu.function(name)?.max_threads_per_block()?.max(32) as usize / 32 * 32;
+    let threads = n.div_ceil(len as usize).div_ceil(32) * 32;
+    let bytes = tile_smem_bytes(n, threads, op == Op::Causal);
+    if threads > max || bytes > gpu.max_shared_bytes() {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
+             (at most {max} threads, {} bytes)",
+            gpu.max_shared_bytes()
+        )));
+    }
+    Ok(Plan {
+        name,
+        threads: Some(threads as u32),
+        smem: None,
+        tile: Some(bytes as u32),
     })
 }
 
@@ -487,6 +578,27 @@ pub fn launch_forward<S: GpuScalar>(
     let plan = pick(gpu, false, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
     let func = gpu.function(plan.name)?;
     let (zre, zim) = (sys.z.re, sys.z.im);
+    if let (Some(bytes), Some(t)) = (plan.tile, plan.threads) {
+        let cfg = smem_config(&func, rows, t, bytes)?;
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&rows)
+            .arg(&n)
+            .arg(&**sys.a)
+            .arg(&**sys.b)
+            .arg(&**sys.c)
+            .arg(&zre)
+            .arg(&zim)
+            .arg(&mut **out)
+            .arg(&mut *ws.flag);
+        // SAFETY: the argument list matches the tile kernels' signature (`rows, n, a, b, c,
+        // zre, zim, out, flag`); the buffers were checked above (a = rows·n, b = c =
+        // rows·(n − 1), out = 2·rows·n, flag = 1 word); `threads` is a multiple of 32 with
+        // threads·len ≥ n (`pick_tile`), the dynamic shared memory is the kernel's
+        // `tile_smem_bytes(n, threads, causal)` (allowed by `smem_config`), n ≥ 1, and one
+        // block runs each row.
+        unsafe { b.launch(cfg) }?;
+        return Ok(());
+    }
     if let (Some((bytes, rs)), Some(t)) = (plan.smem, plan.threads) {
         let cfg = smem_config(&func, rows, t, bytes)?;
         let scratch = ensure_scratch(&mut ws.scratch, gpu, if rs { 0 } else { 4 * rows * n })?;

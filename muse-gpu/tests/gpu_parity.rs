@@ -210,6 +210,63 @@ fn check_forward<S: gr::GpuScalar>(
 }
 
 const BLOCK: Schedule = Schedule::Block { threads: None };
+const TILE8: Schedule = Schedule::Tile { len: 8 };
+const TILE16: Schedule = Schedule::Tile { len: 16 };
+
+#[test]
+fn gpu_tile_kernels_match_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    let z = Complex::new(0.3, 0.5);
+    for sched in [TILE8, TILE16] {
+        // Rows that are not multiples of the tile or the warp; one element; a partial last
+        // warp; more rows than SMs.
+        for (rows, n) in [
+            (16, 4096),
+            (3, 1000),
+            (5, 1),
+            (2, 7),
+            (37, 257),
+            (300, 515),
+            (4100, 33),
+        ] {
+            for op in [Op::Diag, Op::Causal] {
+                let seed = 200 + n as u64 + u64::from(op == Op::Causal);
+                check_forward::<f32>(&gpu, op, sched, &random(rows, n, z, seed), 4.0, 1e-4);
+            }
+        }
+        for op in [Op::Diag, Op::Causal] {
+            check_forward::<f16>(
+                &gpu,
+                op,
+                sched,
+                &random(4, 2050, Complex::new(0.3, 1.0), 9),
+                2.0,
+                1e-3,
+            );
+        }
+        let bt = laplacian_like(16, 4096, 7);
+        check_forward::<f32>(&gpu, Op::Diag, sched, &bt, 4.0, 1e-6);
+        let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+        let want = cpu::<f64>(Op::Diag, bt.n, &widen(&a), &widen(&b), &widen(&c), bt.z);
+        let got = cw(&gpu_forward(&gpu, Op::Diag, sched, &bt, &a, &b, &c).unwrap());
+        let e = row_errors(bt.n, &got, &want);
+        assert!(
+            median(e.clone()) <= 1e-6,
+            "{sched:?}: median {:e}",
+            median(e)
+        );
+    }
+    // The longest rows each tile length takes (1024 threads of 8, 512 of 16 at most).
+    check_forward::<f32>(
+        &gpu,
+        Op::Diag,
+        TILE16,
+        &laplacian_like(2, 8192, 3),
+        4.0,
+        1e-6,
+    );
+    check_forward::<f32>(&gpu, Op::Causal, TILE8, &random(2, 6000, z, 4), 4.0, 1e-4);
+}
 
 #[test]
 fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
@@ -524,7 +581,7 @@ fn gpu_bad_inputs_are_errors_not_traps() {
     let z = Complex::new(0.3f32, 0.5);
     let bt = random(6, 300, Complex::new(0.3, 0.5), 5);
     let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
-    for sched in [BLOCK, Schedule::Rows] {
+    for sched in [BLOCK, Schedule::Rows, TILE8, TILE16] {
         for op in [Op::Diag, Op::Causal] {
             // NaN in a at row 2, index 123; ∞ in c at row 4, index 7 (forward and VJP).
             let mut a2 = a.clone();
@@ -637,6 +694,32 @@ fn gpu_bad_inputs_are_errors_not_traps() {
         ),
         "{r:?}"
     );
+    for sched in [TILE8, TILE16] {
+        let bt16 = Batch {
+            n: 2,
+            rows: 1,
+            a: vec![1.0; 2],
+            b: vec![0.0],
+            c: vec![0.0],
+            z: Complex::new(1.0, 1e-6),
+        };
+        let r = gpu_forward(&gpu, Op::Diag, sched, &bt16, &a16, &b16, &b16);
+        assert!(
+            matches!(
+                r,
+                Err(GpuError::Kernel(ResolventError::OutputOverflow {
+                    row: 0,
+                    ..
+                }))
+            ),
+            "{sched:?}: {r:?}"
+        );
+    }
+    // Tile lengths that have no kernel, rows too long for one block: errors, not traps.
+    for (len, n) in [(4, 100), (8, 8193), (16, 16385)] {
+        let r = gr::resolve_schedule::<f32>(&gpu, Op::Diag, 1, n, Schedule::Tile { len });
+        assert!(matches!(r, Err(GpuError::TooLarge(_))), "{len} {n}: {r:?}");
+    }
     // Out of memory for an oversized batch: an error, not an abort.
     let r = gpu.alloc::<f32>(1 << 46);
     assert!(matches!(r, Err(GpuError::OutOfMemory { .. })), "{r:?}");

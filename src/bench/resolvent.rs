@@ -755,6 +755,7 @@ mod gpu {
                         Schedule::Rows => "rows".to_owned(),
                         Schedule::Auto => "auto".to_owned(),
                         Schedule::Block { threads } => format!("block/{}", threads.map_or("auto".to_owned(), |t| t.to_string())),
+                        Schedule::Tile { len } => format!("tile/{len}"),
                     },
                     "median_us": r.timing.median_us,
                     "p25_us": r.timing.p25_us,

@@ -71,6 +71,8 @@
 //!   multi-threaded CPU path).
 //! - [`chunked_vjp`]: the same for the VJPs: the adjoint recurrences are affine, so chunks
 //!   reduce to [`chunked_vjp::Affine`] maps that compose associatively.
+//! - [`tile`]: the chunked forward for chunks held by value ([`tile::Tile`]: no scratch, no
+//!   checks inside the loops, one finiteness accumulator), the GPU tile kernels' code.
 //!
 //! Every function computes in `S::Real` (f32 for f16/bf16/f32 storage, f64 for f64), does not
 //! allocate, and takes its workspace as a `scratch` slice whose length is given by the
@@ -82,6 +84,7 @@ pub mod chunked;
 pub mod chunked_vjp;
 pub mod forward;
 mod lanes;
+pub mod tile;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};
 pub use causal::{

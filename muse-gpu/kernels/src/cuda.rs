@@ -71,3 +71,33 @@ pub mod shared {
         p as *mut T
     }
 }
+
+/// Warp shuffles (cuda_std's `warp` module): `shfl.sync` over the full warp. Every lane of
+/// the warp must execute the same call (the kernels launch whole warps and call these
+/// outside divergent branches). These are LLVM's NVVM intrinsics, which LLVM knows to be
+/// *convergent*: it never sinks them into a branch taken by part of the warp (an `asm!`
+/// marked pure would be, and the warp would then wait forever for its missing lanes).
+pub mod warp {
+    extern "C" {
+        #[link_name = "llvm.nvvm.shfl.sync.up.f32"]
+        fn shfl_sync_up_f32(mask: u32, x: f32, delta: u32, clamp: u32) -> f32;
+        #[link_name = "llvm.nvvm.shfl.sync.down.f32"]
+        fn shfl_sync_down_f32(mask: u32, x: f32, delta: u32, clamp: u32) -> f32;
+    }
+
+    /// `__shfl_up_sync(0xffffffff, x, delta)`: the value of lane `lane − delta` (lanes below
+    /// `delta` get their own `x`).
+    #[inline(always)]
+    pub fn shfl_up(x: f32, delta: u32) -> f32 {
+        // SAFETY: a register-only warp exchange; all 32 lanes take part (see the module docs).
+        unsafe { shfl_sync_up_f32(u32::MAX, x, delta, 0) }
+    }
+
+    /// `__shfl_down_sync(0xffffffff, x, delta)`: the value of lane `lane + delta` (lanes
+    /// from `32 − delta` on get their own `x`).
+    #[inline(always)]
+    pub fn shfl_down(x: f32, delta: u32) -> f32 {
+        // SAFETY: as `shfl_up`.
+        unsafe { shfl_sync_down_f32(u32::MAX, x, delta, 31) }
+    }
+}

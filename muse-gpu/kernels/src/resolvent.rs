@@ -1,6 +1,10 @@
 //! Resolvent kernels (f32 compute; f32 and f16 storage).
 //!
-//! Three shapes of work:
+//! Four shapes of work:
+//! - `*_tile{8,16}_{dtype}`: one thread block per system, one register tile of `L` elements
+//!   per thread (muse-core's `tile` module), warp-shuffle scans of the tiles' transfers, the
+//!   warps' totals combined through shared memory, and a checked sequential recomputation
+//!   by thread 0 when any tile's finiteness accumulator fires (see [`tile_smem_bytes`]).
 //! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
 //!   copies the row's inputs into dynamic shared memory ([`shared::dynamic_shared_mem`],
 //!   coalesced, read once from global memory); thread `t` owns the chunk
@@ -27,6 +31,7 @@ use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
     backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
 };
+use muse_core::resolvent::tile::Tile;
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
@@ -36,7 +41,7 @@ use muse_core::resolvent::{
 use muse_core::scalar::Scalar;
 use num_complex::Complex;
 
-use crate::cuda::{shared, thread};
+use crate::cuda::{shared, thread, warp};
 use crate::flag;
 
 type C32 = Complex<f32>;
@@ -1202,3 +1207,184 @@ vjp_kernels!(
     resolvent_vjp_smem_f16,
     causal_resolvent_vjp_smem_f16
 );
+
+// ---------------------------------------------------------------------------------------
+// Tile kernels: one block per system, one register tile of `L` elements per thread.
+
+/// Bytes of dynamic shared memory of the `*_tile*` kernels for `n` and `threads` (a
+/// multiple of 32): the warps' forward and backward transfer totals (64 bytes each), the
+/// block's failure word (16 bytes), and for the diagonal the `n` complex f32 scratch of the
+/// checked recomputation. The host computes the same.
+#[inline(always)]
+pub const fn tile_smem_bytes(n: usize, threads: usize, causal: bool) -> usize {
+    2 * 64 * (threads / 32) + 16 + if causal { 0 } else { 8 * n }
+}
+
+/// A [`Transfer`] from lane `lane − d` (`shfl.up`; lanes below `d` keep their own).
+#[inline(always)]
+fn shfl_up_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
+    Transfer {
+        m: x.m.map(|v| C32::new(warp::shfl_up(v.re, d), warp::shfl_up(v.im, d))),
+    }
+}
+
+/// A [`Transfer`] from lane `lane + d` (`shfl.down`; the top `d` lanes keep their own).
+#[inline(always)]
+fn shfl_down_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
+    Transfer {
+        m: x.m.map(|v| C32::new(warp::shfl_down(v.re, d), warp::shfl_down(v.im, d))),
+    }
+}
+
+/// One system per block, thread `t` holding the register [`Tile`] of elements
+/// `[t·L, (t+1)·L)` (muse-core's `tile` module): both transfers of the tile, warp-level
+/// inclusive scans by shuffles (prefix `X = P_t ⋯ P_{w·32}`, suffix `Y = Q_t ⋯ Q_{w·32+31}`),
+/// the warps' totals combined through shared memory, then `Tile::diag` / `Tile::causal`
+/// from the tile's boundaries. If any thread's accumulator is not zero (a non-finite input
+/// or pivot, an overflowing output, or an overflowing finiteness sum), thread 0 recomputes
+/// the row with muse-core's checked sequential function (`resolvent_diag` over shared
+/// scratch, `causal_resolvent`), which writes the values or reports the first failure.
+#[inline(always)]
+unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    out: *mut Complex<S>,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return; // uniform across the block
+    }
+    let nt = thread::block_dim_x() as usize; // a multiple of 32 (the host's rule)
+    let t = thread::thread_idx_x() as usize;
+    let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
+    let m = n - 1; // the host never launches n == 0
+    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
+    // shared memory is `tile_smem_bytes(n, nt, CAUSAL)`.
+    let (ar, br, cr) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
+    let out = unsafe { row_of_mut(out, row, n) };
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    let fwd_tot = sm as *mut Transfer<f32>;
+    let bwd_tot = unsafe { fwd_tot.add(nw) };
+    let fail = unsafe { sm.add(128 * nw) } as *mut u32;
+
+    let start = t * L;
+    let tile = Tile::<f32, L>::load(ar, br, cr, start);
+    let mut x = tile.forward_transfer(z);
+    let mut y = if CAUSAL {
+        Transfer::identity()
+    } else {
+        tile.backward_transfer(z)
+    };
+    // Warp-level inclusive scans (every lane takes part in every shuffle).
+    let mut d = 1;
+    while d < 32 {
+        let xl = shfl_up_transfer(x, d);
+        if lane >= d as usize {
+            x = x * xl;
+        }
+        if !CAUSAL {
+            let yr = shfl_down_transfer(y, d);
+            if lane + (d as usize) < 32 {
+                y = y * yr;
+            }
+        }
+        d *= 2;
+    }
+    if lane == 31 {
+        unsafe { *fwd_tot.add(w) = x };
+    }
+    if !CAUSAL && lane == 0 {
+        unsafe { *bwd_tot.add(w) = y };
+    }
+    if t == 0 {
+        unsafe { fail.write_volatile(0) };
+    }
+    thread::sync_threads();
+
+    // Boundaries: the warps before this one (forward), after it (backward), then the lanes.
+    let mut vw = initial_boundary();
+    for j in 0..w {
+        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
+    }
+    let xe = shfl_up_transfer(x, 1);
+    let v = if lane == 0 { vw } else { xe.apply(vw) };
+    let mut o = [Complex::<S>::default(); L];
+    let chk = if CAUSAL {
+        tile.causal(z, v, &mut o)
+    } else {
+        let mut uw = initial_boundary();
+        for j in (w + 1..nw).rev() {
+            uw = unsafe { *bwd_tot.add(j) }.apply(uw);
+        }
+        let ye = shfl_down_transfer(y, 1);
+        let u = if lane == 31 { uw } else { ye.apply(uw) };
+        tile.diag(z, v, u, &mut o)
+    };
+    if chk == 0.0 {
+        for (j, &oj) in o.iter().enumerate() {
+            if j < tile.len {
+                out[start + j] = oj;
+            }
+        }
+    } else {
+        unsafe { fail.write_volatile(1) };
+    }
+    thread::sync_threads();
+    if unsafe { fail.read_volatile() } != 0 && t == 0 {
+        let res = if CAUSAL {
+            causal_resolvent(ar, br, cr, z, out)
+        } else {
+            // SAFETY: `tile_smem_bytes` reserves `n` complex f32 after the failure word.
+            let scr = unsafe { slice::from_raw_parts_mut(sm.add(128 * nw + 16) as *mut C32, n) };
+            resolvent_diag(ar, br, cr, z, out, scr)
+        };
+        if let Err(e) = res {
+            unsafe { report(flag, e, row) };
+        }
+    }
+}
+
+macro_rules! tile_kernels {
+    ($s:ty, $l:literal, $diag:ident, $causal:ident) => {
+        /// `g = diag (T − zI)⁻¹`, one block per system, a register tile per thread.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $diag(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            flag: *mut u64,
+        ) {
+            tile_generic::<$s, $l, false>(rows, n, a, b, c, C32::new(zre, zim), out, flag)
+        }
+        /// Causal resolvent `1/r_i`, one block per system, a register tile per thread.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $causal(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            flag: *mut u64,
+        ) {
+            tile_generic::<$s, $l, true>(rows, n, a, b, c, C32::new(zre, zim), out, flag)
+        }
+    };
+}
+
+tile_kernels!(f32, 8, resolvent_diag_tile8_f32, causal_resolvent_tile8_f32);
+tile_kernels!(f32, 16, resolvent_diag_tile16_f32, causal_resolvent_tile16_f32);
+tile_kernels!(f16, 8, resolvent_diag_tile8_f16, causal_resolvent_tile8_f16);
+tile_kernels!(f16, 16, resolvent_diag_tile16_f16, causal_resolvent_tile16_f16);

@@ -1,0 +1,281 @@
+//! Register tiles: the chunked scheme of [`super::chunked`] for chunks of at most `L`
+//! elements held *by value*, with no scratch slices and no checks inside the loops.
+//!
+//! A [`Tile`] holds `a_i` and `k_i = b_i c_i` of the elements `start .. start + len` of one
+//! row (`len ≤ L`, `L` a compile-time constant, so on a GPU the whole tile lives in
+//! registers once the loops are unrolled). The same three steps as [`super::chunked`]:
+//!
+//! 1. [`Tile::forward_transfer`] / [`Tile::backward_transfer`] reduce the tile to its
+//!    normalised 2×2 [`Transfer`]s (the products `M_{e−1} ⋯ M_s` and `M′_s ⋯ M′_{e−1}`,
+//!    bit-identical to [`Transfer::forward`] / [`Transfer::backward`] on the same range);
+//! 2. the caller combines the transfers of all tiles of the row (any associative scan) into
+//!    each tile's boundary vectors `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]`;
+//! 3. [`Tile::diag`] runs the leading ratios `r_i` up the tile from `v` (kept in a local
+//!    array), then the trailing recurrence down from `u`, emitting
+//!    `g_i = 1/(r_i − t_i)`, `t_i = k_i/s_{i+1}` (the form of the [module docs](super)),
+//!    or [`Tile::causal`] emits `1/r_i`.
+//!
+//! Like the single-row fast path ([`super::resolvent_diag`]) nothing is checked inside the
+//! loops: the finishing functions return an accumulator that is `0` when every pivot
+//! `r_i`, `s_i` and every stored output is finite, and NaN otherwise (a zero pivot has a
+//! NaN reciprocal, and non-finite inputs reach some pivot). A row with a non-zero
+//! accumulator must be recomputed by a checked path ([`super::resolvent_diag`],
+//! [`super::causal_resolvent`]), which reports the first failure or, for the rare finite
+//! overflow of a sum, returns the values. [`resolvent_diag_tiled`] is the whole scheme on
+//! one thread, the template of `muse-gpu`'s tile kernels (one tile per GPU thread, warp
+//! shuffles for the scan).
+//!
+//! ```
+//! use muse_core::resolvent::{resolvent_diag, resolvent_diag_scratch, tile};
+//! use num_complex::Complex;
+//! let n = 37;
+//! let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
+//! let b: Vec<f64> = (0..n - 1).map(|i| 1.0 + 0.1 * (i as f64).cos()).collect();
+//! let c: Vec<f64> = (0..n - 1).map(|i| 0.5 - 0.3 * (i as f64).sin()).collect();
+//! let z = Complex::new(0.1, 0.2);
+//! let mut seq = vec![Complex::new(0.0, 0.0); n];
+//! let mut til = seq.clone();
+//! let mut scratch = vec![Complex::new(0.0, 0.0); resolvent_diag_scratch(n)];
+//! resolvent_diag(&a, &b, &c, z, &mut seq, &mut scratch).unwrap();
+//! tile::resolvent_diag_tiled::<f64, 8>(&a, &b, &c, z, &mut til, &mut scratch).unwrap();
+//! for (x, y) in seq.iter().zip(&til) { assert!((x - y).norm() < 1e-12 * x.norm()); }
+//! ```
+
+use super::chunked::{initial_boundary, Boundary, Transfer};
+use super::{
+    alpha, check_len, check_lengths, check_scratch, check_shift, resolvent_diag,
+    resolvent_diag_scratch, Arg, ResolventError,
+};
+use crate::complex::{narrow, recip, widen};
+use crate::scalar::{Real, Scalar};
+use num_complex::Complex;
+
+/// Up to `L` consecutive elements of one row, by value (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tile<R, const L: usize> {
+    /// `a_{start+j}`, `j < len` (padding: 0).
+    pub a: [R; L],
+    /// `k_{start+j} = b c` at `start + j` (0 for the row's last element and for padding).
+    pub k: [R; L],
+    /// `k_{start−1}` (0 at the row's start).
+    pub k_prev: R,
+    /// Number of elements (`≤ L`; 0 for a tile past the row's end).
+    pub len: usize,
+}
+
+impl<R: Real, const L: usize> Tile<R, L> {
+    /// Loads the elements `start .. min(start + L, n)` of the row `a` (`n`), `b`, `c`
+    /// (`n − 1`), without validation (non-finite inputs show up in the accumulators of the
+    /// finishing functions). `start ≥ n` gives an empty tile.
+    ///
+    /// # Panics
+    /// If `b` or `c` is shorter than `n − 1` (callers check the lengths).
+    #[inline(always)]
+    pub fn load<S: Scalar<Real = R>>(a: &[S], b: &[S], c: &[S], start: usize) -> Self {
+        let n = a.len();
+        let len = n.saturating_sub(start).min(L);
+        let mut t = Tile {
+            a: [R::ZERO; L],
+            k: [R::ZERO; L],
+            k_prev: if start > 0 && start < n {
+                b[start - 1].to_real() * c[start - 1].to_real()
+            } else {
+                R::ZERO
+            },
+            len,
+        };
+        for j in 0..L {
+            if j < len {
+                let i = start + j;
+                t.a[j] = a[i].to_real();
+                if i + 1 < n {
+                    t.k[j] = b[i].to_real() * c[i].to_real();
+                }
+            }
+        }
+        t
+    }
+
+    /// The forward transfer `M_{e−1} ⋯ M_s` of the tile, bit-identical to
+    /// [`Transfer::forward`] on the same range (identity for an empty tile).
+    #[inline(always)]
+    pub fn forward_transfer(&self, z: Complex<R>) -> Transfer<R> {
+        let mut p = Transfer::identity();
+        let mut kp = self.k_prev;
+        for j in 0..L {
+            if j < self.len {
+                p = p.push_left(alpha(self.a[j], z), kp);
+                kp = self.k[j];
+            }
+        }
+        p
+    }
+
+    /// The reverse transfer `M′_s ⋯ M′_{e−1}` of the tile, bit-identical to
+    /// [`Transfer::backward`] on the same range (identity for an empty tile).
+    #[inline(always)]
+    pub fn backward_transfer(&self, z: Complex<R>) -> Transfer<R> {
+        let mut q = Transfer::identity();
+        for j in (0..L).rev() {
+            if j < self.len {
+                q = q.push_left(alpha(self.a[j], z), self.k[j]);
+            }
+        }
+        q
+    }
+
+    /// The leading ratios of the tile from the boundary `v ∝ [θ_s; θ_{s−1}]` into `r`, and
+    /// the accumulator of their finiteness (see the module docs).
+    // Indexed loops over the tile's arrays in lock-step: fully unrolled on the GPU, they keep
+    // every array in registers.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn leading(&self, z: Complex<R>, v: Boundary<R>, r: &mut [Complex<R>; L]) -> R {
+        // r_{s−1} enters only through k_{s−1}/r_{s−1} = k_{s−1}·v1/v0 (a zero v0 gives NaN).
+        let mut inv = v[1] * recip(v[0]);
+        let mut kp = self.k_prev;
+        let mut chk = R::ZERO;
+        for j in 0..L {
+            if j < self.len {
+                let rj = alpha(self.a[j], z) - inv * kp;
+                chk += sum_parts(rj);
+                r[j] = rj;
+                inv = recip(rj);
+                kp = self.k[j];
+            }
+        }
+        chk
+    }
+
+    /// `out[j] = [(T − zI)⁻¹]_ii`, `i = start + j`, `j < len` (the rest of `out` is left
+    /// alone), from the tile's boundaries `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]`.
+    /// Returns the accumulator: `0` when every pivot and stored output is finite (then
+    /// `out` holds the result), otherwise NaN or ±∞ (then the row must be recomputed by a
+    /// checked path).
+    #[inline(always)]
+    pub fn diag<S: Scalar<Real = R>>(
+        &self,
+        z: Complex<R>,
+        v: Boundary<R>,
+        u: Boundary<R>,
+        out: &mut [Complex<S>; L],
+    ) -> R {
+        let zero = Complex::new(R::ZERO, R::ZERO);
+        let mut r = [zero; L];
+        let mut chk = self.leading(z, v, &mut r);
+        // s_e enters only through k_{e−1}/s_e = k_{e−1}·u1/u0.
+        let mut inv = u[1] * recip(u[0]);
+        for j in (0..L).rev() {
+            if j < self.len {
+                let t = inv * self.k[j];
+                let s = alpha(self.a[j], z) - t;
+                let o = narrow::<S>(recip(r[j] - t));
+                out[j] = o;
+                chk += sum_parts(s) + sum_parts(widen(o));
+                inv = recip(s);
+            }
+        }
+        finite_flag(chk)
+    }
+
+    /// `out[j] = 1/r_i` (the causal resolvent), `i = start + j`, `j < len`, from the
+    /// boundary `v`. Returns the accumulator as [`Tile::diag`].
+    #[allow(clippy::needless_range_loop)] // as `leading`
+    #[inline(always)]
+    pub fn causal<S: Scalar<Real = R>>(
+        &self,
+        z: Complex<R>,
+        v: Boundary<R>,
+        out: &mut [Complex<S>; L],
+    ) -> R {
+        let mut inv = v[1] * recip(v[0]);
+        let mut kp = self.k_prev;
+        let mut chk = R::ZERO;
+        for j in 0..L {
+            if j < self.len {
+                let rj = alpha(self.a[j], z) - inv * kp;
+                inv = recip(rj);
+                let o = narrow::<S>(inv);
+                out[j] = o;
+                chk += sum_parts(rj) + sum_parts(widen(o));
+                kp = self.k[j];
+            }
+        }
+        finite_flag(chk)
+    }
+}
+
+/// `re + im`: finite for finite parts (up to a rare overflow of the sum, which only costs a
+/// recomputation), NaN or ∞ otherwise.
+#[inline(always)]
+fn sum_parts<R: Real>(x: Complex<R>) -> R {
+    x.re + x.im
+}
+
+/// `0` for a finite accumulator, NaN otherwise (`x − x`).
+#[allow(clippy::eq_op)]
+#[inline(always)]
+fn finite_flag<R: Real>(x: R) -> R {
+    x - x
+}
+
+/// The whole tile scheme for one row on one thread: tiles of `L` elements, their transfers
+/// combined in order, every tile finished from its boundaries; on a non-zero accumulator the
+/// row is recomputed by [`resolvent_diag`] (which names the first failure). `scratch` must
+/// hold [`resolvent_diag_scratch`]`(N)` (used only by that recomputation).
+///
+/// # Errors
+/// As [`resolvent_diag`].
+pub fn resolvent_diag_tiled<S: Scalar, const L: usize>(
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    out: &mut [Complex<S>],
+    scratch: &mut [Complex<S::Real>],
+) -> Result<(), ResolventError> {
+    let n = check_lengths(a, b, c)?;
+    check_len(Arg::Out, n, out.len())?;
+    check_scratch(resolvent_diag_scratch(n), scratch.len())?;
+    check_shift(z)?;
+    if L == 0 {
+        return Err(ResolventError::LengthMismatch {
+            arg: Arg::Scratch,
+            expected: 1,
+            found: 0,
+        });
+    }
+    let tiles = n.div_ceil(L);
+    // Forward boundaries by a sequential scan of the transfers (the GPU scans in parallel).
+    // The backward boundary of tile `t` needs the transfers of every tile after it: without
+    // a buffer for all of them, they are rebuilt from the row's end for 64 tiles at a time.
+    let mut chk = S::Real::ZERO;
+    let mut us = [initial_boundary::<S::Real>(); 64];
+    let mut v = initial_boundary::<S::Real>();
+    let mut t0 = 0;
+    while t0 < tiles {
+        let t1 = (t0 + 64).min(tiles);
+        let mut u = initial_boundary();
+        for t in (t0..tiles).rev() {
+            if t < t1 {
+                us[t - t0] = u;
+            }
+            u = Tile::<S::Real, L>::load(a, b, c, t * L)
+                .backward_transfer(z)
+                .apply(u);
+        }
+        for (t, &u) in (t0..t1).zip(&us) {
+            let tile = Tile::<S::Real, L>::load(a, b, c, t * L);
+            let mut o = [Complex::<S>::default(); L];
+            chk += tile.diag(z, v, u, &mut o);
+            let len = tile.len;
+            out[t * L..t * L + len].copy_from_slice(&o[..len]);
+            v = tile.forward_transfer(z).apply(v);
+        }
+        t0 = t1;
+    }
+    if chk == S::Real::ZERO {
+        return Ok(());
+    }
+    resolvent_diag(a, b, c, z, out, scratch)
+}
