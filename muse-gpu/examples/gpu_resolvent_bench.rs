@@ -16,6 +16,7 @@ fn opt(v: Option<f64>) -> String {
 fn line(r: &CaseResult) -> String {
     let sched = match (r.spec.schedule, r.threads) {
         (Schedule::Tile { len }, Some(t)) => format!("tile{len}/{t}"),
+        (Schedule::Split { segs }, Some(t)) => format!("split{segs}/{t}"),
         (_, Some(t)) => format!("block/{t}"),
         (Schedule::Rows, None) | (_, None) => "rows".to_string(),
     };

@@ -146,6 +146,7 @@ impl BenchConfig {
         let threads = |t| Schedule::Block { threads: Some(t) };
         let rows = Schedule::Rows;
         let tile = |len| Schedule::Tile { len };
+        let split = |segs| Schedule::Split { segs };
         let mut cases = Vec::new();
         for n in [256, 512, 1024, 2048, 4096] {
             cases.push(case(Diag, "f32", 16, n, block));
@@ -172,6 +173,12 @@ impl BenchConfig {
             case(Causal, "f32", 16384, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, tile(16)),
             case(Diag, "f16", 16, 4096, tile(8)),
+            case(Diag, "f32", 16, 4096, split(4)),
+            case(Diag, "f32", 16, 4096, split(8)),
+            case(Diag, "f32", 16, 2048, split(2)),
+            case(Diag, "f32", 16, 2048, split(4)),
+            case(Diag, "f16", 16, 4096, split(4)),
+            case(Diag, "f32", 16, 4096, Schedule::Auto),
             case(Causal, "f32", 16, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, rows),
             case(Causal, "f32", 16384, 4096, block),

@@ -2,7 +2,7 @@
 //! exact VJPs, computed by muse-core's own functions compiled to PTX (f32 compute; f32 or
 //! f16 storage). See `muse_core::resolvent` for the mathematics.
 //!
-//! Four kernels per forward operation:
+//! Four kernels per forward operation (five for the diagonal):
 //! - *tile* (`*_tile{8,16}_*`, [`Schedule::Tile`]): one thread block per system, thread `t`
 //!   holding the elements `[t·L, (t+1)·L)` in registers (muse-core's
 //!   [`tile`](muse_core::resolvent::tile) module: `Tile::load`, its two normalised
@@ -14,6 +14,11 @@
 //!   16}`, `⌈n/L⌉` threads rounded up to a warp, so `n` up to `L` times the kernel's largest
 //!   block (its registers decide; the parity tests run `n = 6000` with 8 and `n = 8192` with
 //!   16);
+//! - *split* (`resolvent_diag_split8_*`, [`Schedule::Split`], diagonal only): the tile
+//!   scheme with each system spread over several blocks of a cooperative launch; each block
+//!   publishes its segment's transfer products and waits for its row's other segments (flags
+//!   set to a per-launch epoch), and the row's last block recomputes a row whose
+//!   accumulator fired. Measured no faster than one block per row, so never automatic;
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -115,6 +120,24 @@ pub enum Schedule {
         /// Elements per thread: 8 or 16.
         len: u32,
     },
+    /// The diagonal only: each system split over about `segs` thread blocks (SMs), tiles of
+    /// 8 elements per thread, launched cooperatively (every block resident at once: the
+    /// blocks of a row exchange their segments' transfers). An error when the grid cannot be
+    /// resident at once. Not faster than [`Schedule::Tile`] on an H200 (B = 16, N = 4096:
+    /// 25.6 µs with 4 or 8 segments vs 26.0 µs), so [`Schedule::Auto`] does not pick it.
+    /// The VJPs treat it as [`Schedule::Auto`].
+    Split {
+        /// Segments per system (≥ 1).
+        segs: u32,
+    },
+}
+
+/// The split kernels: `[dtype]`.
+const FWD_SPLIT: [&str; 2] = ["resolvent_diag_split8_f32", "resolvent_diag_split8_f16"];
+
+/// Dynamic shared memory of the split kernels (as the kernel crate's `split_smem_bytes`).
+const fn split_smem_bytes(n: usize, threads: usize) -> usize {
+    2 * 64 * (threads / 32) + 32 + 8 * n
 }
 
 /// The tile lengths the tile kernels are built for.
@@ -220,6 +243,8 @@ struct Plan {
     smem: Option<(u32, bool)>,
     /// Tile kernels: dynamic shared bytes.
     tile: Option<u32>,
+    /// Split kernels: segments per row and dynamic shared bytes.
+    split: Option<(u32, u32)>,
 }
 
 /// Per-row scratch of the block kernel in complex elements (as the kernel crate's
@@ -304,6 +329,11 @@ impl<S> System<'_, S> {
 pub struct Workspace {
     scratch: Option<DeviceBuffer<f32>>,
     flag: DeviceBuffer<u64>,
+    /// Split kernels: published transfers (16 f32 per segment), synchronisation words
+    /// (zeroed; `segs + 2` per row), and the launch counter the flags are set to.
+    split_pub: Option<DeviceBuffer<f32>>,
+    split_sync: Option<DeviceBuffer<u32>>,
+    epoch: u32,
 }
 
 impl Workspace {
@@ -315,6 +345,9 @@ impl Workspace {
         Ok(Workspace {
             scratch: None,
             flag: gpu.upload(&[flag::NO_ERROR])?,
+            split_pub: None,
+            split_sync: None,
+            epoch: 0,
         })
     }
 
@@ -393,7 +426,8 @@ fn pick(
     let table = if vjp { &VJP } else { &FWD };
     let schedule = match schedule {
         Schedule::Tile { len } if !vjp => return pick_tile(gpu, op, dtype, n, len),
-        Schedule::Tile { .. } => Schedule::Auto,
+        Schedule::Split { segs } if !vjp => return pick_split(gpu, op, dtype, rows, n, segs),
+        Schedule::Tile { .. } | Schedule::Split { .. } => Schedule::Auto,
         s => s,
     };
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
@@ -417,7 +451,7 @@ fn pick(
         // the 1e-4 bound, and the VJPs are slower (25 vs 22 ms): thread per system there.
         Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
-        Schedule::Rows | Schedule::Tile { .. } => false,
+        Schedule::Rows | Schedule::Tile { .. } | Schedule::Split { .. } => false,
     };
     let k = match (op, block) {
         (Op::Diag, true) => 0,
@@ -432,6 +466,7 @@ fn pick(
             threads: None,
             smem: None,
             tile: None,
+            split: None,
         });
     }
     let requested = match schedule {
@@ -485,6 +520,7 @@ fn pick(
                 threads: Some(t),
                 smem: Some((b as u32, rs)),
                 tile: None,
+                split: None,
             });
         }
     }
@@ -510,6 +546,7 @@ fn pick(
         threads: Some(threads),
         smem: None,
         tile: None,
+        split: None,
     })
 }
 
@@ -536,6 +573,53 @@ fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan
         threads: Some(threads as u32),
         smem: None,
         tile: Some(bytes as u32),
+        split: None,
+    })
+}
+
+/// The split kernel for `rows` systems of order `n` in about `segs` segments each.
+fn pick_split(gpu: &Gpu, op: Op, dtype: usize, rows: usize, n: usize, segs: u32) -> Result<Plan> {
+    if op != Op::Diag {
+        return Err(GpuError::TooLarge(
+            "the split kernels exist for the diagonal only".into(),
+        ));
+    }
+    if segs == 0 {
+        return Err(GpuError::TooLarge("0 segments per system".into()));
+    }
+    let name = FWD_SPLIT[dtype];
+    let func = gpu.function(name)?;
+    let max = func.max_threads_per_block()?.max(32) as usize / 32 * 32;
+    let threads = n.div_ceil(segs as usize).div_ceil(8).div_ceil(32) * 32;
+    let segs = n.div_ceil(threads * 8).max(1);
+    let bytes = split_smem_bytes(n, threads);
+    if threads > max || bytes > gpu.max_shared_bytes() {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: n = {n} in {segs} segments needs {threads} threads and {bytes} bytes of \
+             shared memory (at most {max} threads, {} bytes)",
+            gpu.max_shared_bytes()
+        )));
+    }
+    func.set_attribute(
+        cudarc::driver::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        bytes as i32,
+    )?;
+    let per_sm =
+        func.occupancy_max_active_blocks_per_multiprocessor(threads as u32, bytes, None)? as usize;
+    let grid = rows * segs;
+    if grid > per_sm * gpu.sm_count() {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: {rows} rows × {segs} segments = {grid} blocks cannot be resident at \
+             once ({per_sm} per SM × {} SMs)",
+            gpu.sm_count()
+        )));
+    }
+    Ok(Plan {
+        name,
+        threads: Some(threads as u32),
+        smem: None,
+        tile: None,
+        split: Some((segs as u32, bytes as u32)),
     })
 }
 
@@ -578,6 +662,48 @@ pub fn launch_forward<S: GpuScalar>(
     let plan = pick(gpu, false, op, S::INDEX, size_of::<S>(), rows, n, schedule)?;
     let func = gpu.function(plan.name)?;
     let (zre, zim) = (sys.z.re, sys.z.im);
+    if let (Some((segs, bytes)), Some(t)) = (plan.split, plan.threads) {
+        let segs = segs as usize;
+        let cfg = LaunchConfig {
+            grid_dim: ((rows * segs) as u32, 1, 1),
+            block_dim: (t, 1, 1),
+            shared_mem_bytes: bytes,
+        };
+        let published = ensure_scratch(&mut ws.split_pub, gpu, rows * segs * 16)?;
+        let words = rows * (segs + 2);
+        if ws.split_sync.as_ref().is_none_or(|s| s.len() < words) {
+            // Fresh zeros: counters and failure words at 0, flags below every epoch.
+            ws.split_sync = None;
+            ws.split_sync = Some(gpu.alloc::<u32>(words)?);
+        }
+        let sync = ws.split_sync.as_mut().expect("just allocated");
+        ws.epoch = ws.epoch.wrapping_add(1).max(1);
+        let epoch = ws.epoch;
+        let mut b = gpu.stream().launch_builder(&func);
+        b.arg(&rows)
+            .arg(&n)
+            .arg(&segs)
+            .arg(&**sys.a)
+            .arg(&**sys.b)
+            .arg(&**sys.c)
+            .arg(&zre)
+            .arg(&zim)
+            .arg(&mut **out)
+            .arg(&mut **published)
+            .arg(&mut **sync)
+            .arg(&epoch)
+            .arg(&mut *ws.flag);
+        // SAFETY: the argument list matches the split kernels' signature (`rows, n, segs, a,
+        // b, c, zre, zim, out, published, sync, epoch, flag`); the buffers were checked above
+        // (a = rows·n, b = c = rows·(n − 1), out = 2·rows·n, published = 16 f32 per segment,
+        // sync = segs + 2 zero-initialised words per row, flag = 1 word); `threads` is a
+        // multiple of 32 with segs·threads·8 ≥ n (`pick_split`), the dynamic shared memory is
+        // the kernel's `split_smem_bytes(n, threads)` (allowed by `pick_split`), and the
+        // grid of rows·segs blocks fits on the device at once (occupancy checked), which the
+        // cooperative launch guarantees or refuses: the blocks' waits for each other end.
+        unsafe { b.launch_cooperative(cfg) }?;
+        return Ok(());
+    }
     if let (Some(bytes), Some(t)) = (plan.tile, plan.threads) {
         let cfg = smem_config(&func, rows, t, bytes)?;
         let mut b = gpu.stream().launch_builder(&func);

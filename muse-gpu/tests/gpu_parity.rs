@@ -212,6 +212,73 @@ fn check_forward<S: gr::GpuScalar>(
 const BLOCK: Schedule = Schedule::Block { threads: None };
 const TILE8: Schedule = Schedule::Tile { len: 8 };
 const TILE16: Schedule = Schedule::Tile { len: 16 };
+const SPLIT3: Schedule = Schedule::Split { segs: 3 };
+
+/// The split kernel's synchronisation state survives failures: one workspace, a good batch,
+/// a batch with a NaN (an error, rows recomputed by the last block), a good batch again.
+#[test]
+fn gpu_split_workspace_is_reusable_after_errors() {
+    let Some(gpu) = gpu() else { return };
+    let bt = random(6, 3000, Complex::new(0.3, 0.5), 77);
+    let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+    let want = cpu::<f64>(Op::Diag, bt.n, &widen(&a), &widen(&b), &widen(&c), bt.z);
+    let (da, db, dc) = (
+        gpu.upload(&a).unwrap(),
+        gpu.upload(&b).unwrap(),
+        gpu.upload(&c).unwrap(),
+    );
+    let mut a_bad = a.clone();
+    a_bad[4 * 3000 + 2999] = f32::NAN;
+    let dbad = gpu.upload(&a_bad).unwrap();
+    let mut ws = Workspace::new(&gpu).unwrap();
+    let mut out = gpu.alloc::<f32>(2 * a.len()).unwrap();
+    let z = Complex::new(bt.z.re as f32, bt.z.im as f32);
+    for round in 0..3 {
+        for (i, aa) in [&da, &dbad, &da].into_iter().enumerate() {
+            let sys = System {
+                n: bt.n,
+                a: aa,
+                b: &db,
+                c: &dc,
+                z,
+            };
+            gr::launch_forward(
+                &gpu,
+                Op::Diag,
+                &sys,
+                &mut out,
+                &mut ws,
+                Schedule::Split { segs: 3 },
+            )
+            .unwrap();
+            let r = ws.take_error(&gpu);
+            if i == 1 {
+                assert_eq!(
+                    r.unwrap_err().to_string(),
+                    GpuError::Kernel(ResolventError::NonFiniteInput {
+                        arg: Arg::A,
+                        row: 4,
+                        index: 2999
+                    })
+                    .to_string(),
+                    "round {round}"
+                );
+            } else {
+                r.unwrap();
+                let v = gpu.download(&out).unwrap();
+                let got: Vec<Complex<f64>> = v
+                    .chunks_exact(2)
+                    .map(|p| Complex::new(p[0] as f64, p[1] as f64))
+                    .collect();
+                let e = row_errors(bt.n, &got, &want);
+                assert!(
+                    e.iter().all(|&x| x < 1e-4),
+                    "round {round} launch {i}: {e:?}"
+                );
+            }
+        }
+    }
+}
 
 #[test]
 fn gpu_tile_kernels_match_f64_reference() {
@@ -254,6 +321,49 @@ fn gpu_tile_kernels_match_f64_reference() {
             median(e.clone()) <= 1e-6,
             "{sched:?}: median {:e}",
             median(e)
+        );
+    }
+    // Split rows (cooperative launch): segments that are not multiples of the warp or tile,
+    // one segment, more segments than SMs would hold at once → an error.
+    for (rows, n, segs) in [
+        (16, 4096, 4),
+        (16, 4096, 8),
+        (3, 1000, 3),
+        (5, 1, 1),
+        (2, 7, 2),
+        (6, 2050, 5),
+    ] {
+        let sched = Schedule::Split { segs };
+        check_forward::<f32>(
+            &gpu,
+            Op::Diag,
+            sched,
+            &random(rows, n, z, 400 + n as u64),
+            4.0,
+            1e-4,
+        );
+    }
+    check_forward::<f16>(
+        &gpu,
+        Op::Diag,
+        Schedule::Split { segs: 4 },
+        &random(4, 2050, Complex::new(0.3, 1.0), 9),
+        2.0,
+        1e-3,
+    );
+    check_forward::<f32>(
+        &gpu,
+        Op::Diag,
+        Schedule::Split { segs: 4 },
+        &laplacian_like(16, 4096, 7),
+        4.0,
+        1e-6,
+    );
+    for (op, rows, segs) in [(Op::Causal, 2, 2), (Op::Diag, 100_000, 8), (Op::Diag, 2, 0)] {
+        let r = gr::resolve_schedule::<f32>(&gpu, op, rows, 4096, Schedule::Split { segs });
+        assert!(
+            matches!(r, Err(GpuError::TooLarge(_))),
+            "{op:?} {rows} {segs}: {r:?}"
         );
     }
     // The longest rows each tile length takes (1024 threads of 8, 512 of 16 at most).
@@ -581,8 +691,11 @@ fn gpu_bad_inputs_are_errors_not_traps() {
     let z = Complex::new(0.3f32, 0.5);
     let bt = random(6, 300, Complex::new(0.3, 0.5), 5);
     let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
-    for sched in [BLOCK, Schedule::Rows, TILE8, TILE16] {
+    for sched in [BLOCK, Schedule::Rows, TILE8, TILE16, SPLIT3] {
         for op in [Op::Diag, Op::Causal] {
+            if sched == SPLIT3 && op == Op::Causal {
+                continue;
+            }
             // NaN in a at row 2, index 123; ∞ in c at row 4, index 7 (forward and VJP).
             let mut a2 = a.clone();
             a2[2 * 300 + 123] = f32::NAN;

@@ -756,6 +756,7 @@ mod gpu {
                         Schedule::Auto => "auto".to_owned(),
                         Schedule::Block { threads } => format!("block/{}", threads.map_or("auto".to_owned(), |t| t.to_string())),
                         Schedule::Tile { len } => format!("tile/{len}"),
+                        Schedule::Split { segs } => format!("split/{segs}"),
                     },
                     "median_us": r.timing.median_us,
                     "p25_us": r.timing.p25_us,

@@ -1,6 +1,9 @@
 //! Resolvent kernels (f32 compute; f32 and f16 storage).
 //!
-//! Four shapes of work:
+//! Five shapes of work:
+//! - `resolvent_diag_split8_{dtype}`: the tile scheme with each system split over several
+//!   blocks of a cooperative launch, which exchange their segments' transfer products through
+//!   global memory (see [`split_flag_words`]).
 //! - `*_tile{8,16}_{dtype}`: one thread block per system, one register tile of `L` elements
 //!   per thread (muse-core's `tile` module), warp-shuffle scans of the tiles' transfers, the
 //!   warps' totals combined through shared memory, and a checked sequential recomputation
@@ -24,7 +27,7 @@
 //! crate), as is the error-flag word.
 
 use core::slice;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use half::f16;
 use muse_core::complex::{narrow, recip};
@@ -1388,3 +1391,219 @@ tile_kernels!(f32, 8, resolvent_diag_tile8_f32, causal_resolvent_tile8_f32);
 tile_kernels!(f32, 16, resolvent_diag_tile16_f32, causal_resolvent_tile16_f32);
 tile_kernels!(f16, 8, resolvent_diag_tile8_f16, causal_resolvent_tile8_f16);
 tile_kernels!(f16, 16, resolvent_diag_tile16_f16, causal_resolvent_tile16_f16);
+
+// ---------------------------------------------------------------------------------------
+// Split-row tile kernels: a few long systems, each spread over `segs` blocks (SMs).
+
+/// Bytes of dynamic shared memory of the `*_split*` kernels: the warps' transfer totals, the
+/// segment's two boundary vectors (32 bytes) and the `n` complex f32 scratch of the checked
+/// recomputation. The host computes the same.
+#[inline(always)]
+pub const fn split_smem_bytes(n: usize, threads: usize) -> usize {
+    2 * 64 * (threads / 32) + 32 + 8 * n
+}
+
+/// `u32` words of the split kernels' synchronisation state per row: one publication flag
+/// per segment (set to the launch's epoch), then the row's finished-segment counter and its
+/// failure word (both left at 0 by the row's last block). The published transfers live in
+/// a separate buffer of `2 × segs` [`Transfer`]s per row.
+#[inline(always)]
+pub const fn split_flag_words(segs: usize) -> usize {
+    segs + 2
+}
+
+/// A device-wide memory fence (`membar.gl`): orders this thread's global writes before its
+/// later ones for every other thread of the grid.
+#[inline(always)]
+fn fence_gl() {
+    // SAFETY: a fence; no operands.
+    unsafe { core::arch::asm!("membar.gl;", options(nostack, preserves_flags)) };
+}
+
+/// The tile scheme with each row split over `segs` consecutive blocks of the grid (segment
+/// `s` of row `r` is block `r·segs + s`, `blockDim·L` elements). The grid must be launched
+/// cooperatively (every block resident at once): each block publishes its segment's forward
+/// and backward transfer products (the product of its warps' totals), then waits for the
+/// other segments of its row (flags set to `epoch`), builds its boundaries from theirs, and
+/// finishes its tiles as [`tile_generic`] does. The last block of a row to finish (a counter)
+/// recomputes the row with the checked sequential `resolvent_diag` if any tile of the row
+/// fired its accumulator, and resets the counter and the failure word.
+#[inline(always)]
+unsafe fn split_generic<S: Scalar<Real = f32>, const L: usize>(
+    rows: usize,
+    n: usize,
+    segs: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    out: *mut Complex<S>,
+    published: *mut Transfer<f32>,
+    sync: *mut u32,
+    epoch: u32,
+    flag: *mut u64,
+) {
+    let blk = thread::block_idx_x() as usize;
+    let (row, seg) = (blk / segs, blk % segs);
+    if row >= rows {
+        return; // uniform across the block
+    }
+    let nt = thread::block_dim_x() as usize; // a multiple of 32 (the host's rule)
+    let t = thread::thread_idx_x() as usize;
+    let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
+    let m = n - 1;
+    // SAFETY: sizes are checked by the host: inputs `rows × n`, `rows × (n − 1)`, `published`
+    // `rows × segs × 2`, `sync` `rows × split_flag_words(segs)`, shared memory
+    // `split_smem_bytes(n, nt)`.
+    let (ar, br, cr) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
+    let out = unsafe { row_of_mut(out, row, n) };
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    let fwd_tot = sm as *mut Transfer<f32>;
+    let bwd_tot = unsafe { fwd_tot.add(nw) };
+    let bound = unsafe { sm.add(128 * nw) } as *mut C32; // v0, v1, u0, u1
+    let words = unsafe { sync.add(row * split_flag_words(segs)) };
+    let pubrow = unsafe { published.add(row * segs * 2) };
+
+    let start = (seg * nt + t) * L;
+    let tile = Tile::<f32, L>::load(ar, br, cr, start);
+    let mut x = tile.forward_transfer(z);
+    let mut y = tile.backward_transfer(z);
+    let mut d = 1;
+    while d < 32 {
+        let xl = shfl_up_transfer(x, d);
+        if lane >= d as usize {
+            x = x * xl;
+        }
+        let yr = shfl_down_transfer(y, d);
+        if lane + (d as usize) < 32 {
+            y = y * yr;
+        }
+        d *= 2;
+    }
+    if lane == 31 {
+        unsafe { *fwd_tot.add(w) = x };
+    }
+    if lane == 0 {
+        unsafe { *bwd_tot.add(w) = y };
+    }
+    thread::sync_threads();
+
+    if t == 0 {
+        // Publish this segment's products, then wait for the row's other segments.
+        let (mut f, mut g) = unsafe { (*fwd_tot, *bwd_tot) };
+        for j in 1..nw {
+            f = unsafe { *fwd_tot.add(j) } * f;
+            g = g * unsafe { *bwd_tot.add(j) };
+        }
+        unsafe {
+            pubrow.add(2 * seg).write_volatile(f);
+            pubrow.add(2 * seg + 1).write_volatile(g);
+        }
+        fence_gl();
+        unsafe { AtomicU32::from_ptr(words.add(seg)) }.store(epoch, Ordering::Release);
+        for s in 0..segs {
+            // SAFETY: `words` holds `segs + 2` words of this row.
+            let fl = unsafe { AtomicU32::from_ptr(words.add(s)) };
+            while fl.load(Ordering::Acquire) != epoch {}
+        }
+        fence_gl();
+        let mut v = initial_boundary();
+        for j in 0..seg {
+            v = unsafe { pubrow.add(2 * j).read_volatile() }.apply(v);
+        }
+        let mut u = initial_boundary();
+        for j in (seg + 1..segs).rev() {
+            u = unsafe { pubrow.add(2 * j + 1).read_volatile() }.apply(u);
+        }
+        unsafe {
+            *bound = v[0];
+            *bound.add(1) = v[1];
+            *bound.add(2) = u[0];
+            *bound.add(3) = u[1];
+        }
+    }
+    thread::sync_threads();
+
+    let mut vw = unsafe { [*bound, *bound.add(1)] };
+    for j in 0..w {
+        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
+    }
+    let xe = shfl_up_transfer(x, 1);
+    let v = if lane == 0 { vw } else { xe.apply(vw) };
+    let mut uw = unsafe { [*bound.add(2), *bound.add(3)] };
+    for j in (w + 1..nw).rev() {
+        uw = unsafe { *bwd_tot.add(j) }.apply(uw);
+    }
+    let ye = shfl_down_transfer(y, 1);
+    let u = if lane == 31 { uw } else { ye.apply(uw) };
+    let mut o = [Complex::<S>::default(); L];
+    let chk = tile.diag(z, v, u, &mut o);
+    if chk == 0.0 {
+        for (j, &oj) in o.iter().enumerate() {
+            if j < tile.len {
+                out[start + j] = oj;
+            }
+        }
+    } else {
+        unsafe { AtomicU32::from_ptr(words.add(segs + 1)) }.store(1, Ordering::Relaxed);
+    }
+    thread::sync_threads();
+    if t == 0 {
+        fence_gl();
+        let done = unsafe { AtomicU32::from_ptr(words.add(segs)) };
+        if done.fetch_add(1, Ordering::AcqRel) as usize == segs - 1 {
+            // The row's last block: every segment's outputs and failure marks are visible.
+            fence_gl();
+            let failed = unsafe { AtomicU32::from_ptr(words.add(segs + 1)) };
+            if failed.load(Ordering::Acquire) != 0 {
+                // SAFETY: `split_smem_bytes` reserves `n` complex f32 after the boundaries.
+                let scr = unsafe { slice::from_raw_parts_mut(bound.add(4), n) };
+                if let Err(e) = resolvent_diag(ar, br, cr, z, out, scr) {
+                    unsafe { report(flag, e, row) };
+                }
+                failed.store(0, Ordering::Relaxed);
+            }
+            done.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+macro_rules! split_kernels {
+    ($s:ty, $l:literal, $diag:ident) => {
+        /// `g = diag (T − zI)⁻¹`, each system split over `segs` blocks (cooperative launch).
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $diag(
+            rows: usize,
+            n: usize,
+            segs: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            out: *mut Complex<$s>,
+            published: *mut Transfer<f32>,
+            sync: *mut u32,
+            epoch: u32,
+            flag: *mut u64,
+        ) {
+            split_generic::<$s, $l>(
+                rows,
+                n,
+                segs,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                out,
+                published,
+                sync,
+                epoch,
+                flag,
+            )
+        }
+    };
+}
+
+split_kernels!(f32, 8, resolvent_diag_split8_f32);
+split_kernels!(f16, 8, resolvent_diag_split8_f16);
