@@ -1398,7 +1398,6 @@ fn tile_accumulator_flags_every_failure_and_tiled_falls_back_to_the_checked_path
 
 #[test]
 fn tiled_diag_rejects_bad_lengths_like_the_sequential_path() {
-    let z = C64::new(0.0, 1.0);
     let (a, v3, v2) = ([1.0f64; 4], [1.0f64; 3], [1.0f64; 2]);
     let mut out = vec![czero::<f64>(); 4];
     let mut scratch = vec![czero::<f64>(); 4];
@@ -1415,5 +1414,4 @@ fn tiled_diag_rejects_bad_lengths_like_the_sequential_path() {
         tile::resolvent_diag_tiled::<f64, 0>(&a, &v3, &v3, zc, &mut out, &mut scratch),
         Err(mismatch(Arg::Scratch, 1, 0))
     );
-    let _ = z;
 }

@@ -178,7 +178,6 @@ impl BenchConfig {
             case(Diag, "f32", 16, 2048, split(2)),
             case(Diag, "f32", 16, 2048, split(4)),
             case(Diag, "f16", 16, 4096, split(4)),
-            case(Diag, "f32", 16, 4096, Schedule::Auto),
             case(Causal, "f32", 16, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, rows),
             case(Causal, "f32", 16384, 4096, block),

@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use half::f16;
 use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
-    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Transfer,
+    backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Boundary, Transfer,
 };
 use muse_core::resolvent::tile::Tile;
 use muse_core::resolvent::chunked_vjp::{
@@ -1239,6 +1239,102 @@ fn shfl_down_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
     }
 }
 
+/// Reduces `tile` to its forward and (unless `CAUSAL`) backward [`Transfer`]s and scans them
+/// across the warp: returns the lane's inclusive prefix `X = P_lane ⋯ P_0` and suffix
+/// `Y = Q_lane ⋯ Q_31`, and stores the warp's totals (lane 31's `X`, lane 0's `Y`) at
+/// `fwd_tot[w]`, `bwd_tot[w]`. Every lane of the warp must call it (the shuffles).
+#[inline(always)]
+unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
+    tile: &Tile<f32, L>,
+    z: C32,
+    lane: usize,
+    w: usize,
+    fwd_tot: *mut Transfer<f32>,
+    bwd_tot: *mut Transfer<f32>,
+) -> (Transfer<f32>, Transfer<f32>) {
+    let mut x = tile.forward_transfer(z);
+    let mut y = if CAUSAL {
+        Transfer::identity()
+    } else {
+        tile.backward_transfer(z)
+    };
+    let mut d = 1;
+    while d < 32 {
+        let xl = shfl_up_transfer(x, d);
+        if lane >= d as usize {
+            x = x * xl;
+        }
+        if !CAUSAL {
+            let yr = shfl_down_transfer(y, d);
+            if lane + (d as usize) < 32 {
+                y = y * yr;
+            }
+        }
+        d *= 2;
+    }
+    if lane == 31 {
+        unsafe { *fwd_tot.add(w) = x };
+    }
+    if !CAUSAL && lane == 0 {
+        unsafe { *bwd_tot.add(w) = y };
+    }
+    (x, y)
+}
+
+/// The tile's boundaries `(v, u)` from the boundaries `ends` at the start and end of the
+/// block's elements: the totals of the warps before (forward) and after (backward) this one
+/// (`fwd_tot`, `bwd_tot`, written by [`warp_scan_tile`] and synchronised by the caller), then
+/// the lane's exclusive prefix / suffix. `u` is `ends.1` when `CAUSAL`. Every lane of the
+/// warp must call it (the shuffles).
+#[inline(always)]
+unsafe fn tile_boundaries<const CAUSAL: bool>(
+    x: Transfer<f32>,
+    y: Transfer<f32>,
+    ends: (Boundary<f32>, Boundary<f32>),
+    lane: usize,
+    w: usize,
+    nw: usize,
+    fwd_tot: *const Transfer<f32>,
+    bwd_tot: *const Transfer<f32>,
+) -> (Boundary<f32>, Boundary<f32>) {
+    let mut vw = ends.0;
+    for j in 0..w {
+        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
+    }
+    let xe = shfl_up_transfer(x, 1);
+    let v = if lane == 0 { vw } else { xe.apply(vw) };
+    if CAUSAL {
+        return (v, ends.1);
+    }
+    let mut uw = ends.1;
+    for j in (w + 1..nw).rev() {
+        uw = unsafe { *bwd_tot.add(j) }.apply(uw);
+    }
+    let ye = shfl_down_transfer(y, 1);
+    let u = if lane == 31 { uw } else { ye.apply(uw) };
+    (v, u)
+}
+
+/// Writes the tile's `len` outputs `o` to the start of `out` if its accumulator `chk` is zero,
+/// and returns whether it was (otherwise the row must be recomputed).
+#[inline(always)]
+fn store_tile<S: Copy, const L: usize>(
+    o: &[Complex<S>; L],
+    chk: f32,
+    len: usize,
+    out: &mut [Complex<S>],
+) -> bool {
+    if chk != 0.0 {
+        return false;
+    }
+    for (j, &oj) in o.iter().enumerate() {
+        if j < len {
+            out[j] = oj;
+        }
+    }
+    true
+}
+
 /// One system per block, thread `t` holding the register [`Tile`] of elements
 /// `[t·L, (t+1)·L)` (muse-core's `tile` module): both transfers of the tile, warp-level
 /// inclusive scans by shuffles (prefix `X = P_t ⋯ P_{w·32}`, suffix `Y = Q_t ⋯ Q_{w·32+31}`),
@@ -1277,64 +1373,23 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
 
     let start = t * L;
     let tile = Tile::<f32, L>::load(ar, br, cr, start);
-    let mut x = tile.forward_transfer(z);
-    let mut y = if CAUSAL {
-        Transfer::identity()
-    } else {
-        tile.backward_transfer(z)
-    };
-    // Warp-level inclusive scans (every lane takes part in every shuffle).
-    let mut d = 1;
-    while d < 32 {
-        let xl = shfl_up_transfer(x, d);
-        if lane >= d as usize {
-            x = x * xl;
-        }
-        if !CAUSAL {
-            let yr = shfl_down_transfer(y, d);
-            if lane + (d as usize) < 32 {
-                y = y * yr;
-            }
-        }
-        d *= 2;
-    }
-    if lane == 31 {
-        unsafe { *fwd_tot.add(w) = x };
-    }
-    if !CAUSAL && lane == 0 {
-        unsafe { *bwd_tot.add(w) = y };
-    }
+    let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
     }
     thread::sync_threads();
 
-    // Boundaries: the warps before this one (forward), after it (backward), then the lanes.
-    let mut vw = initial_boundary();
-    for j in 0..w {
-        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
-    }
-    let xe = shfl_up_transfer(x, 1);
-    let v = if lane == 0 { vw } else { xe.apply(vw) };
+    let (v, u) = unsafe {
+        let ends = (initial_boundary(), initial_boundary());
+        tile_boundaries::<CAUSAL>(x, y, ends, lane, w, nw, fwd_tot, bwd_tot)
+    };
     let mut o = [Complex::<S>::default(); L];
     let chk = if CAUSAL {
         tile.causal(z, v, &mut o)
     } else {
-        let mut uw = initial_boundary();
-        for j in (w + 1..nw).rev() {
-            uw = unsafe { *bwd_tot.add(j) }.apply(uw);
-        }
-        let ye = shfl_down_transfer(y, 1);
-        let u = if lane == 31 { uw } else { ye.apply(uw) };
         tile.diag(z, v, u, &mut o)
     };
-    if chk == 0.0 {
-        for (j, &oj) in o.iter().enumerate() {
-            if j < tile.len {
-                out[start + j] = oj;
-            }
-        }
-    } else {
+    if !store_tile(&o, chk, tile.len, &mut out[start.min(n)..]) {
         unsafe { fail.write_volatile(1) };
     }
     thread::sync_threads();
@@ -1466,26 +1521,7 @@ unsafe fn split_generic<S: Scalar<Real = f32>, const L: usize>(
 
     let start = (seg * nt + t) * L;
     let tile = Tile::<f32, L>::load(ar, br, cr, start);
-    let mut x = tile.forward_transfer(z);
-    let mut y = tile.backward_transfer(z);
-    let mut d = 1;
-    while d < 32 {
-        let xl = shfl_up_transfer(x, d);
-        if lane >= d as usize {
-            x = x * xl;
-        }
-        let yr = shfl_down_transfer(y, d);
-        if lane + (d as usize) < 32 {
-            y = y * yr;
-        }
-        d *= 2;
-    }
-    if lane == 31 {
-        unsafe { *fwd_tot.add(w) = x };
-    }
-    if lane == 0 {
-        unsafe { *bwd_tot.add(w) = y };
-    }
+    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     thread::sync_threads();
 
     if t == 0 {
@@ -1524,27 +1560,13 @@ unsafe fn split_generic<S: Scalar<Real = f32>, const L: usize>(
     }
     thread::sync_threads();
 
-    let mut vw = unsafe { [*bound, *bound.add(1)] };
-    for j in 0..w {
-        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
-    }
-    let xe = shfl_up_transfer(x, 1);
-    let v = if lane == 0 { vw } else { xe.apply(vw) };
-    let mut uw = unsafe { [*bound.add(2), *bound.add(3)] };
-    for j in (w + 1..nw).rev() {
-        uw = unsafe { *bwd_tot.add(j) }.apply(uw);
-    }
-    let ye = shfl_down_transfer(y, 1);
-    let u = if lane == 31 { uw } else { ye.apply(uw) };
+    let (v, u) = unsafe {
+        let ends = ([*bound, *bound.add(1)], [*bound.add(2), *bound.add(3)]);
+        tile_boundaries::<false>(x, y, ends, lane, w, nw, fwd_tot, bwd_tot)
+    };
     let mut o = [Complex::<S>::default(); L];
     let chk = tile.diag(z, v, u, &mut o);
-    if chk == 0.0 {
-        for (j, &oj) in o.iter().enumerate() {
-            if j < tile.len {
-                out[start + j] = oj;
-            }
-        }
-    } else {
+    if !store_tile(&o, chk, tile.len, &mut out[start.min(n)..]) {
         unsafe { AtomicU32::from_ptr(words.add(segs + 1)) }.store(1, Ordering::Relaxed);
     }
     thread::sync_threads();
