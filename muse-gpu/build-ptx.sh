@@ -11,7 +11,9 @@
 # FMA contraction: OFF. rustc never marks IR for contraction and we do not pass
 # -nvptx-fma-level, so LLVM emits mul.rn/add.rn (ptxas does not fuse instructions with an
 # explicit rounding mode): the GPU rounds like muse-core's f32 CPU path (up to libm vs
-# the GPU's instruction sequences, which are the same software libm here).
+# the GPU's instruction sequences, which are the same software libm here). The only fma.rn
+# are muse-core's explicit Real::mul_add (core's mul_add on nvptx, libm's correctly rounded
+# fma on the CPU: the same bits), used by the register tiles (test ptx_fresh).
 # Usage: muse-gpu/build-ptx.sh [--check]   (--check: rebuild, then fail if git sees a diff)
 # Optional: PTXAS=/path/to/ptxas validates each PTX after building.
 set -euo pipefail
@@ -31,8 +33,11 @@ build() { # $1 target-cpu, $2 output file
       --target nvptx64-nvidia-cuda -Zbuild-std=core
   # Crate disambiguators in mangled names hash the checkout's path: normalise our two crates'
   # so that any checkout rebuilds the same bytes (`--check`).
+  # The tile8 kernels run 512 threads per row: `.maxnreg 64` (what CUDA C++ says with
+  # `__launch_bounds__(512, 2)`, which rustc cannot express) lets two blocks share an SM.
   sed -E 's/Cs[0-9A-Za-z]+_(9muse_core|16muse_gpu_kernels)/Cs0_\1/g' \
-    "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" > "ptx/$2"
+    "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" \
+    | sed -E '/^\.visible \.entry [a-z_]+_tile8_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 64/' > "ptx/$2"
   if [ -n "${PTXAS:-}" ]; then "$PTXAS" -arch="$1" "ptx/$2" -o /dev/null && echo "ptxas ok: $2"; fi
 }
 mkdir -p ptx

@@ -81,6 +81,25 @@ pub fn recip<R: Real>(z: Complex<R>) -> Complex<R> {
     }
 }
 
+/// `1/z` by [`recip`]'s fast path `conj(z)/|z|²` with no branch, or NaN in both parts when
+/// `|z|²` is outside `[2·lo², hi²]` of [`safe_range`] (a zero, tiny, huge or non-finite `z`).
+/// Bit-identical to [`recip`] wherever it is not NaN. For unchecked loops whose NaN
+/// results send the work to a checked path (the register tiles of
+/// [`crate::resolvent::tile`]).
+#[inline(always)]
+pub fn recip_fast<R: Real>(z: Complex<R>) -> Complex<R> {
+    let n = z.re * z.re + z.im * z.im;
+    let (lo, hi) = safe_range::<R>();
+    let inv = R::ONE / n;
+    // Inside this range max(|re|, |im|) ∈ [lo, hi]: `recip` takes the same fast path.
+    let inv = if n >= (lo + lo) * lo && n <= hi * hi {
+        inv
+    } else {
+        R::NAN
+    };
+    Complex::new(z.re * inv, -z.im * inv)
+}
+
 /// `1/z` with `z` scaled by `2^{−e}` first, `2^{e−1} ≤ max(|re|, |im|) < 2^e`: correct for
 /// every finite non-zero `z`, slower than [`recip`]'s fast path (it calls `frexp`/`scalbn`).
 #[cold]

@@ -22,6 +22,9 @@
 //! - `serde`: `Serialize`/`Deserialize` for the error and report types.
 #![no_std]
 #![warn(missing_docs)]
+// On the GPU (built by muse-gpu's nightly kernel crate) `Real::mul_add` is the hardware's
+// fused multiply-add through core's `mul_add`, which stable Rust does not have in `core` yet.
+#![cfg_attr(target_arch = "nvptx64", feature(core_float_math))]
 
 #[cfg(feature = "std")]
 extern crate std;

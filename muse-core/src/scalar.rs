@@ -54,6 +54,8 @@ pub trait Real:
     const MIN_POSITIVE: Self;
     /// Largest finite value.
     const MAX: Self;
+    /// A quiet NaN (the poison of the branch-free fast paths).
+    const NAN: Self;
     /// Number of bits of the type (32 or 64).
     const BITS: u32;
     /// Name used in reports and kernel symbols (`"f32"`, `"f64"`).
@@ -79,7 +81,8 @@ pub trait Real:
     fn erf(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
-    /// `self * a + b` with one rounding.
+    /// `self * a + b` with one rounding (libm's `fma`; the `fma.rn` instruction on the GPU,
+    /// which gives the same bits).
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
@@ -93,11 +96,17 @@ pub trait Real:
     fn scalbn(self, n: i32) -> Self;
     /// The binary exponent `e` with `|x| ∈ [2^(e−1), 2^e)` (0 for 0, non-finite inputs).
     fn exponent(self) -> i32;
+    /// The normalising factor `2^{−e}` of the largest magnitude among `xs`
+    /// (`2^{e−1} ≤ max |x_i| < 2^e`, as [`Real::exponent`]), found from the bit patterns with
+    /// an integer maximum and no branch, when that maximum is a normal number and `2^{−e}` is
+    /// normal too; [`Real::NAN`] otherwise (all zero, a subnormal or huge maximum, ±∞, NaN).
+    /// So `x · pow2_normaliser(xs)` is exactly `x.scalbn(−e)` or NaN.
+    fn pow2_normaliser<const K: usize>(xs: [Self; K]) -> Self;
 }
 
 macro_rules! impl_real {
     ($t:ty, $bt:ty, $mant:expr, $bits:expr, $name:expr, $abs:path, $sqrt:path, $exp:path, $ln:path, $erf:path,
-     $tanh:path, $fma:path, $fmax:path, $fmin:path, $round:path, $scalbn:path) => {
+     $tanh:path, $fma:path, $fmahw:path, $fmax:path, $fmin:path, $round:path, $scalbn:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -106,6 +115,7 @@ macro_rules! impl_real {
             const EPSILON: Self = <$t>::EPSILON;
             const MIN_POSITIVE: Self = <$t>::MIN_POSITIVE;
             const MAX: Self = <$t>::MAX;
+            const NAN: Self = <$t>::NAN;
             const BITS: u32 = $bits;
             const NAME: &'static str = $name;
             #[inline(always)]
@@ -153,7 +163,16 @@ macro_rules! impl_real {
             }
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
-                $fma(self, a, b)
+                // Both are the correctly rounded `self · a + b`, so both give the same bits:
+                // the GPU's `fma.rn` instruction, libm's software routine elsewhere.
+                #[cfg(target_arch = "nvptx64")]
+                {
+                    $fmahw(self, a, b)
+                }
+                #[cfg(not(target_arch = "nvptx64"))]
+                {
+                    $fma(self, a, b)
+                }
             }
             #[inline(always)]
             fn is_finite(self) -> bool {
@@ -207,6 +226,32 @@ macro_rules! impl_real {
                     ee - (<$t>::MAX_EXP - 2)
                 }
             }
+            #[inline(always)]
+            fn pow2_normaliser<const K: usize>(xs: [Self; K]) -> Self {
+                // For non-negative floats the order of the bit patterns is the order of the
+                // values (∞ and NaN above every finite value).
+                // An indexed loop: an array's by-value iterator is not always taken apart
+                // into registers on the GPU.
+                let mut m: $bt = 0;
+                #[allow(clippy::needless_range_loop)]
+                for i in 0..K {
+                    let b = xs[i].to_bits() & (<$bt>::MAX >> 1);
+                    m = if b > m { b } else { m };
+                }
+                // Biased exponent `ee` of the maximum: e = ee − (MAX_EXP − 2), and 2^{−e} has
+                // the biased exponent 2·MAX_EXP − 3 − ee, normal for 1 ≤ ee ≤ 2·MAX_EXP − 4.
+                let ee = (m >> ($mant)) as i32;
+                let be = 2 * <$t>::MAX_EXP - 3 - ee;
+                let s = <$t>::from_bits(((be & (2 * <$t>::MAX_EXP - 1)) as $bt) << ($mant));
+                // Two comparisons, as the GPU code was measured with.
+                #[allow(clippy::manual_range_contains)]
+                let fast = ee >= 1 && ee <= 2 * <$t>::MAX_EXP - 4;
+                if fast {
+                    s
+                } else {
+                    <$t>::NAN
+                }
+            }
         }
     };
 }
@@ -224,6 +269,7 @@ impl_real!(
     libm::erff,
     libm::tanhf,
     libm::fmaf,
+    core::f32::math::mul_add,
     libm::fmaxf,
     libm::fminf,
     libm::roundf,
@@ -242,6 +288,7 @@ impl_real!(
     libm::erf,
     libm::tanh,
     libm::fma,
+    core::f64::math::mul_add,
     libm::fmax,
     libm::fmin,
     libm::round,

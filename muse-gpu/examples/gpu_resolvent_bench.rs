@@ -121,7 +121,7 @@ fn main() {
                     (c.rows, c.schedule),
                     (
                         16 | 16384,
-                        Schedule::Block { threads: None } | Schedule::Tile { .. }
+                        Schedule::Block { threads: None } | Schedule::Tile { .. } | Schedule::Auto
                     ) | (16384, Schedule::Rows)
                 )
         });

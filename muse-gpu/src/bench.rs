@@ -156,6 +156,9 @@ impl BenchConfig {
         for t in [128, 256, 512] {
             cases.push(case(Diag, "f32", 16, 4096, threads(t)));
         }
+        // What the library picks by itself (the split kernel at B = 16, tiles at B = 16384).
+        cases.push(case(Diag, "f32", 16, 4096, Schedule::Auto));
+        cases.push(case(Diag, "f32", 16384, 4096, Schedule::Auto));
         cases.extend([
             case(Diag, "f32", 16, 4096, rows),
             case(Diag, "f16", 16, 4096, block),

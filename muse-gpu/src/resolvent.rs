@@ -18,7 +18,7 @@
 //!   scheme with each system spread over several blocks of a cooperative launch; each block
 //!   publishes its segment's transfer products and waits for its row's other segments (flags
 //!   set to a per-launch epoch), and the row's last block recomputes a row whose
-//!   accumulator fired. Measured no faster than one block per row, so never automatic;
+//!   accumulator fired. Automatic for a few long rows (below);
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -29,19 +29,21 @@
 //!   it (f32: N ≳ 19 000 forward, ≳ 11 000 VJP on an H200's 227 KiB);
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
-//! [`Schedule::Auto`] picks, for the diagonal, the tile kernel with `L = 8` (`L = 16` for rows
-//! too long for 8); for longer rows, and for the causal forward, the shared-memory block
+//! [`Schedule::Auto`] picks, for the diagonal, the split kernel with 4 segments per row for
+//! rows of `N ≥ 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel with
+//! `L = 8` (`L = 16` for rows too long for 8); for longer rows, and for the causal forward,
+//! the shared-memory block
 //! kernel below [`ROWS_THRESHOLD`] systems (the diagonal's at every batch size; the
 //! thread-per-system kernels for the causal forward and the VJPs from [`ROWS_THRESHOLD`]
 //! systems on): for no more systems than SMs with [`SMEM_CHUNK`] elements per thread, up to
 //! the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at most
 //! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
-//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, round 4): B = 16, tile8
-//! 25.6 µs vs tile16 55.6 µs vs shared-memory block 37.2 µs (512 threads); B = 16384, tile8
-//! 2.71 ms vs tile16 3.17 ms vs shared-memory block 3.85 ms vs thread per system 6.44 ms;
-//! causal B = 16384: tile8 1.06 ms, rows 3.01 ms, but the causal tiles' worst row (6.3e-4;
-//! 1.6e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them out; VJP thread per system
-//! 22.1 ms vs 64-thread blocks 24.7 ms.
+//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 and 5): B = 16,
+//! split4 17.6 µs vs tile8 20.4 µs vs tile16 24.2 µs vs shared-memory block 37.0 µs (512
+//! threads); B = 16384, tile8 1.59 ms vs tile16 2.24 ms vs shared-memory block 3.85 ms vs
+//! thread per system 6.31 ms; causal B = 16384: tile8 1.43 ms, rows 2.93 ms, but the causal
+//! tiles' worst row (6.3e-4; 1.6e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
+//! out; VJP thread per system 21.6 ms vs 64-thread blocks 24.6 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
 //! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
@@ -123,9 +125,9 @@ pub enum Schedule {
     /// The diagonal only: each system split over about `segs` thread blocks (SMs), tiles of
     /// 8 elements per thread, launched cooperatively (every block resident at once: the
     /// blocks of a row exchange their segments' transfers). An error when the grid cannot be
-    /// resident at once. Not faster than [`Schedule::Tile`] on an H200 (B = 16, N = 4096:
-    /// 25.6 µs with 4 or 8 segments vs 26.0 µs), so [`Schedule::Auto`] does not pick it.
-    /// The VJPs treat it as [`Schedule::Auto`].
+    /// resident at once. Faster than [`Schedule::Tile`] for a few long rows (H200, B = 16,
+    /// N = 4096: 17.6 µs with 4 segments, 18.0 with 8, vs 20.4 µs), where
+    /// [`Schedule::Auto`] picks 4 segments. The VJPs treat it as [`Schedule::Auto`].
     Split {
         /// Segments per system (≥ 1).
         segs: u32,
@@ -431,12 +433,19 @@ fn pick(
         s => s,
     };
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
-        // The diagonal: tiles of 8 (faster than 16 and than the block kernels at every
-        // measured batch size, H200: B = 16, N = 4096 25.6 µs vs 55.6 (16) and 37.2
-        // (shared-memory block); B = 16384 2.71 ms vs 3.17 and 3.85 ms), of 16 for rows too
-        // long for 8, the block kernels beyond. Not the causal variant: its tile kernels
-        // are faster too (B = 16384: 1.06 ms vs 3.01 ms) but their worst row is 11–40× the
+        // The diagonal. A few long rows (N ≥ 4096, at most one row per 4 SMs): each row split
+        // over 4 SMs (H200: B = 16, N = 4096 split4 17.6 µs vs tile8 20.4 µs; at N = 2048
+        // the exchange costs more than it saves, 15.8 vs 13.9 µs). Otherwise tiles of 8
+        // (faster than 16 and than the block kernels at every measured batch size, H200:
+        // B = 16384 1.59 ms vs 2.24 (16) and 3.85 ms (shared-memory block)), of 16 for rows
+        // too long for 8, the block kernels beyond. Not the causal variant: its tile kernels
+        // are faster too (B = 16384: 1.43 ms vs 2.48 ms) but their worst row is 11–40× the
         // CPU f32 path's (6.3e-4 at B = 16384, 1.6e-4 at B = 16), above the 1e-4 bound.
+        if n >= SPLIT_MIN_N && rows * SPLIT_SEGS as usize <= gpu.sm_count() {
+            if let Ok(p) = pick_split(gpu, op, dtype, rows, n, SPLIT_SEGS) {
+                return Ok(p);
+            }
+        }
         let lens = [8, 16];
         for len in lens {
             if let Ok(p) = pick_tile(gpu, op, dtype, n, len) {
@@ -576,6 +585,12 @@ fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan
         split: None,
     })
 }
+
+/// [`Schedule::Auto`] splits rows of at least this order over [`SPLIT_SEGS`] SMs each, when
+/// the batch leaves that many SMs per row.
+const SPLIT_MIN_N: usize = 4096;
+/// Segments per row of the automatic split schedule.
+const SPLIT_SEGS: u32 = 4;
 
 /// The split kernel for `rows` systems of order `n` in about `segs` segments each.
 fn pick_split(gpu: &Gpu, op: Op, dtype: usize, rows: usize, n: usize, segs: u32) -> Result<Plan> {

@@ -395,6 +395,9 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
         (3, 64, Schedule::Rows),
         (2, 4096, Schedule::Rows),
         (4100, 33, Schedule::Auto),
+        // Auto's split schedule (4 segments per row) for a few long rows.
+        (16, 4096, Schedule::Auto),
+        (3, 5003, Schedule::Auto),
         (4100, 33, Schedule::Block { threads: Some(64) }),
         // Shared-memory kernel with r, s in global scratch (more rows than SMs). (A row too
         // long for shared memory: see the well-conditioned test; random rows that long are
@@ -418,6 +421,7 @@ fn gpu_diag_f32_is_accurate_on_well_conditioned_systems() {
     // (2, 20000): too long for shared memory, so the global-scratch block kernel.
     for (sched, rows, n) in [
         (BLOCK, 16, 4096),
+        (Schedule::Auto, 16, 4096),
         (Schedule::Rows, 16, 4096),
         (BLOCK, 2, 20000),
     ] {

@@ -7,18 +7,28 @@
 //!
 //! 1. [`Tile::forward_transfer`] / [`Tile::backward_transfer`] reduce the tile to its
 //!    normalised 2×2 [`Transfer`]s (the products `M_{e−1} ⋯ M_s` and `M′_s ⋯ M′_{e−1}`,
-//!    bit-identical to [`Transfer::forward`] / [`Transfer::backward`] on the same range);
-//! 2. the caller combines the transfers of all tiles of the row (any associative scan) into
-//!    each tile's boundary vectors `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]`;
+//!    equal to [`Transfer::forward`] / [`Transfer::backward`] on the same range up to
+//!    rounding and scale whenever they are not NaN, see below);
+//! 2. the caller combines the transfers of all tiles of the row (any associative scan, with
+//!    [`compose`]) into each tile's boundary vectors `v ∝ [θ_s; θ_{s−1}]` and
+//!    `u ∝ [ψ_{e−1}; ψ_e]` ([`apply`]);
 //! 3. [`Tile::diag`] runs the leading ratios `r_i` up the tile from `v` (kept in a local
 //!    array), then the trailing recurrence down from `u`, emitting
 //!    `g_i = 1/(r_i − t_i)`, `t_i = k_i/s_{i+1}` (the form of the [module docs](super)),
 //!    or [`Tile::causal`] emits `1/r_i`.
 //!
 //! Like the single-row fast path ([`super::resolvent_diag`]) nothing is checked inside the
-//! loops: the finishing functions return an accumulator that is `0` when every pivot
-//! `r_i`, `s_i` and every stored output is finite, and NaN otherwise (a zero pivot has a
-//! NaN reciprocal, and non-finite inputs reach some pivot). A row with a non-zero
+//! loops, and nothing branches: the normalisations scale by the power of two found from the
+//! bit patterns ([`Real::pow2_normaliser`]) and the reciprocals are [`recip_fast`], both
+//! exact where the checked functions take their common path and NaN elsewhere (a largest
+//! part that is zero, subnormal, huge or not finite; a pivot whose `|·|²` leaves
+//! `[2⁻¹¹⁹, 2¹²⁰]` in `f32`). The products and pivots use fused multiply-adds
+//! ([`Real::mul_add`]: one instruction on the GPU), so they round differently from the
+//! slice functions of [`super::chunked`] (one rounding per part instead of two or three),
+//! and identically on the CPU and the GPU. NaN spreads to every later boundary and pivot, so the
+//! finishing functions return an accumulator that is `0` when every pivot `r_i`, `s_i` and
+//! every stored output is finite, and NaN otherwise (also for a zero pivot, and for
+//! non-finite inputs, which reach some pivot). A row with a non-zero
 //! accumulator must be recomputed by a checked path ([`super::resolvent_diag`],
 //! [`super::causal_resolvent`]), which reports the first failure or, for the rare finite
 //! overflow of a sum, returns the values. [`resolvent_diag_tiled`] is the whole scheme on
@@ -46,9 +56,85 @@ use super::{
     alpha, check_len, check_lengths, check_scratch, check_shift, resolvent_diag,
     resolvent_diag_scratch, Arg, ResolventError,
 };
-use crate::complex::{narrow, recip, widen};
+use crate::complex::{narrow, recip_fast, widen};
 use crate::scalar::{Real, Scalar};
 use num_complex::Complex;
+
+/// The transfer `m` scaled as [`Transfer::normalised`] does (largest part in `[1/2, 1)`),
+/// with no branch: the same power of two when the largest part is a normal number below
+/// `2^{MAX_EXP−2}`, all NaN otherwise.
+#[inline(always)]
+fn normalised_fast<R: Real>(m: [Complex<R>; 4]) -> Transfer<R> {
+    let s = R::pow2_normaliser([
+        m[0].re, m[0].im, m[1].re, m[1].im, m[2].re, m[2].im, m[3].re, m[3].im,
+    ]);
+    Transfer {
+        m: m.map(|z| Complex::new(z.re * s, z.im * s)),
+    }
+}
+
+/// `a·m − c·k` (`k` real) by fused multiply-adds ([`Real::mul_add`]).
+#[inline(always)]
+fn mul_sub_real<R: Real>(a: Complex<R>, m: Complex<R>, c: Complex<R>, k: R) -> Complex<R> {
+    Complex::new(
+        a.re.mul_add(m.re, (-a.im).mul_add(m.im, -(c.re * k))),
+        a.re.mul_add(m.im, a.im.mul_add(m.re, -(c.im * k))),
+    )
+}
+
+/// `a·e + b·g` by fused multiply-adds ([`Real::mul_add`]).
+#[inline(always)]
+fn dot2<R: Real>(a: Complex<R>, e: Complex<R>, b: Complex<R>, g: Complex<R>) -> Complex<R> {
+    Complex::new(
+        a.re.mul_add(
+            e.re,
+            (-a.im).mul_add(e.im, b.re.mul_add(g.re, -(b.im * g.im))),
+        ),
+        a.re.mul_add(e.im, a.im.mul_add(e.re, b.re.mul_add(g.im, b.im * g.re))),
+    )
+}
+
+/// `x − w·k` (`k` real) by fused multiply-adds: a pivot `α − k/r_prev` from `w = 1/r_prev`.
+#[inline(always)]
+fn sub_scaled<R: Real>(x: Complex<R>, w: Complex<R>, k: R) -> Complex<R> {
+    Complex::new((-w.re).mul_add(k, x.re), (-w.im).mul_add(k, x.im))
+}
+
+/// [`Transfer::push_left`] by fused multiply-adds, normalised by [`normalised_fast`].
+#[inline(always)]
+fn push_left<R: Real>(p: Transfer<R>, al: Complex<R>, k: R) -> Transfer<R> {
+    let [m00, m01, m10, m11] = p.m;
+    normalised_fast([
+        mul_sub_real(al, m00, m10, k),
+        mul_sub_real(al, m01, m11, k),
+        m00,
+        m01,
+    ])
+}
+
+/// "`first`, then `next`": the normalised product `next · first`, as [`Transfer::then`] but
+/// by fused multiply-adds and the branch-free normalisation (see the [module docs](self)).
+#[inline(always)]
+pub fn compose<R: Real>(first: Transfer<R>, next: Transfer<R>) -> Transfer<R> {
+    let [a, b, c, d] = next.m;
+    let [e, f, g, h] = first.m;
+    normalised_fast([
+        dot2(a, e, b, g),
+        dot2(a, f, b, h),
+        dot2(c, e, d, g),
+        dot2(c, f, d, h),
+    ])
+}
+
+/// `m` applied to the boundary `v` and renormalised, as [`Transfer::apply`] but by fused
+/// multiply-adds and the branch-free scaling (see the [module docs](self)).
+#[inline(always)]
+pub fn apply<R: Real>(m: &Transfer<R>, v: Boundary<R>) -> Boundary<R> {
+    let [a, b, c, d] = m.m;
+    let w = [dot2(a, v[0], b, v[1]), dot2(c, v[0], d, v[1])];
+    let s = R::pow2_normaliser([w[0].re, w[0].im, w[1].re, w[1].im]);
+    w.map(|z| Complex::new(z.re * s, z.im * s))
+}
 
 /// Up to `L` consecutive elements of one row, by value (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -96,29 +182,30 @@ impl<R: Real, const L: usize> Tile<R, L> {
         t
     }
 
-    /// The forward transfer `M_{e−1} ⋯ M_s` of the tile, bit-identical to
-    /// [`Transfer::forward`] on the same range (identity for an empty tile).
+    /// The forward transfer `M_{e−1} ⋯ M_s` of the tile: [`Transfer::forward`] on the same
+    /// range up to rounding and scale, or NaN (see the module docs; identity for an empty
+    /// tile).
     #[inline(always)]
     pub fn forward_transfer(&self, z: Complex<R>) -> Transfer<R> {
         let mut p = Transfer::identity();
         let mut kp = self.k_prev;
         for j in 0..L {
             if j < self.len {
-                p = p.push_left(alpha(self.a[j], z), kp);
+                p = push_left(p, alpha(self.a[j], z), kp);
                 kp = self.k[j];
             }
         }
         p
     }
 
-    /// The reverse transfer `M′_s ⋯ M′_{e−1}` of the tile, bit-identical to
-    /// [`Transfer::backward`] on the same range (identity for an empty tile).
+    /// The reverse transfer `M′_s ⋯ M′_{e−1}` of the tile: [`Transfer::backward`] on the
+    /// same range up to rounding and scale, or NaN (identity for an empty tile).
     #[inline(always)]
     pub fn backward_transfer(&self, z: Complex<R>) -> Transfer<R> {
         let mut q = Transfer::identity();
         for j in (0..L).rev() {
             if j < self.len {
-                q = q.push_left(alpha(self.a[j], z), self.k[j]);
+                q = push_left(q, alpha(self.a[j], z), self.k[j]);
             }
         }
         q
@@ -132,15 +219,15 @@ impl<R: Real, const L: usize> Tile<R, L> {
     #[inline(always)]
     fn leading(&self, z: Complex<R>, v: Boundary<R>, r: &mut [Complex<R>; L]) -> R {
         // r_{s−1} enters only through k_{s−1}/r_{s−1} = k_{s−1}·v1/v0 (a zero v0 gives NaN).
-        let mut inv = v[1] * recip(v[0]);
+        let mut inv = v[1] * recip_fast(v[0]);
         let mut kp = self.k_prev;
         let mut chk = R::ZERO;
         for j in 0..L {
             if j < self.len {
-                let rj = alpha(self.a[j], z) - inv * kp;
+                let rj = sub_scaled(alpha(self.a[j], z), inv, kp);
                 chk += sum_parts(rj);
                 r[j] = rj;
-                inv = recip(rj);
+                inv = recip_fast(rj);
                 kp = self.k[j];
             }
         }
@@ -164,15 +251,15 @@ impl<R: Real, const L: usize> Tile<R, L> {
         let mut r = [zero; L];
         let mut chk = self.leading(z, v, &mut r);
         // s_e enters only through k_{e−1}/s_e = k_{e−1}·u1/u0.
-        let mut inv = u[1] * recip(u[0]);
+        let mut inv = u[1] * recip_fast(u[0]);
         for j in (0..L).rev() {
             if j < self.len {
-                let t = inv * self.k[j];
-                let s = alpha(self.a[j], z) - t;
-                let o = narrow::<S>(recip(r[j] - t));
+                // t = k_j/s_{j+1} = inv·k_j, subtracted from α_j and from r_j.
+                let s = sub_scaled(alpha(self.a[j], z), inv, self.k[j]);
+                let o = narrow::<S>(recip_fast(sub_scaled(r[j], inv, self.k[j])));
                 out[j] = o;
                 chk += sum_parts(s) + sum_parts(widen(o));
-                inv = recip(s);
+                inv = recip_fast(s);
             }
         }
         finite_flag(chk)
@@ -188,13 +275,13 @@ impl<R: Real, const L: usize> Tile<R, L> {
         v: Boundary<R>,
         out: &mut [Complex<S>; L],
     ) -> R {
-        let mut inv = v[1] * recip(v[0]);
+        let mut inv = v[1] * recip_fast(v[0]);
         let mut kp = self.k_prev;
         let mut chk = R::ZERO;
         for j in 0..L {
             if j < self.len {
-                let rj = alpha(self.a[j], z) - inv * kp;
-                inv = recip(rj);
+                let rj = sub_scaled(alpha(self.a[j], z), inv, kp);
+                inv = recip_fast(rj);
                 let o = narrow::<S>(inv);
                 out[j] = o;
                 chk += sum_parts(rj) + sum_parts(widen(o));
@@ -260,9 +347,10 @@ pub fn resolvent_diag_tiled<S: Scalar, const L: usize>(
             if t < t1 {
                 us[t - t0] = u;
             }
-            u = Tile::<S::Real, L>::load(a, b, c, t * L)
-                .backward_transfer(z)
-                .apply(u);
+            u = apply(
+                &Tile::<S::Real, L>::load(a, b, c, t * L).backward_transfer(z),
+                u,
+            );
         }
         for (t, &u) in (t0..t1).zip(&us) {
             let tile = Tile::<S::Real, L>::load(a, b, c, t * L);
@@ -270,7 +358,7 @@ pub fn resolvent_diag_tiled<S: Scalar, const L: usize>(
             chk += tile.diag(z, v, u, &mut o);
             let len = tile.len;
             out[t * L..t * L + len].copy_from_slice(&o[..len]);
-            v = tile.forward_transfer(z).apply(v);
+            v = apply(&tile.forward_transfer(z), v);
         }
         t0 = t1;
     }

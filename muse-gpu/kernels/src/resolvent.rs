@@ -34,7 +34,7 @@ use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
     backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Boundary, Transfer,
 };
-use muse_core::resolvent::tile::Tile;
+use muse_core::resolvent::tile::{apply, compose, Tile};
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
@@ -1215,9 +1215,10 @@ vjp_kernels!(
 // Tile kernels: one block per system, one register tile of `L` elements per thread.
 
 /// Bytes of dynamic shared memory of the `*_tile*` kernels for `n` and `threads` (a
-/// multiple of 32): the warps' forward and backward transfer totals (64 bytes each), the
-/// block's failure word (16 bytes), and for the diagonal the `n` complex f32 scratch of the
-/// checked recomputation. The host computes the same.
+/// multiple of 32): 128 bytes per warp — its forward and backward transfer totals (32 bytes
+/// each) and the boundaries at its start and end (16 bytes each; the split kernels use only
+/// the totals) —, the block's failure word (16 bytes), and for the diagonal the `n` complex
+/// f32 scratch of the checked recomputation. The host computes the same.
 #[inline(always)]
 pub const fn tile_smem_bytes(n: usize, threads: usize, causal: bool) -> usize {
     2 * 64 * (threads / 32) + 16 + if causal { 0 } else { 8 * n }
@@ -1262,12 +1263,12 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
     while d < 32 {
         let xl = shfl_up_transfer(x, d);
         if lane >= d as usize {
-            x = x * xl;
+            x = compose(xl, x);
         }
         if !CAUSAL {
             let yr = shfl_down_transfer(y, d);
             if lane + (d as usize) < 32 {
-                y = y * yr;
+                y = compose(yr, y);
             }
         }
         d *= 2;
@@ -1284,8 +1285,8 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
 /// The tile's boundaries `(v, u)` from the boundaries `ends` at the start and end of the
 /// block's elements: the totals of the warps before (forward) and after (backward) this one
 /// (`fwd_tot`, `bwd_tot`, written by [`warp_scan_tile`] and synchronised by the caller), then
-/// the lane's exclusive prefix / suffix. `u` is `ends.1` when `CAUSAL`. Every lane of the
-/// warp must call it (the shuffles).
+/// the lane's exclusive prefix / suffix ([`lane_boundaries`]). `u` is `ends.1` when `CAUSAL`.
+/// Every lane of the warp must call it (the shuffles).
 #[inline(always)]
 unsafe fn tile_boundaries<const CAUSAL: bool>(
     x: Transfer<f32>,
@@ -1299,19 +1300,71 @@ unsafe fn tile_boundaries<const CAUSAL: bool>(
 ) -> (Boundary<f32>, Boundary<f32>) {
     let mut vw = ends.0;
     for j in 0..w {
-        vw = unsafe { *fwd_tot.add(j) }.apply(vw);
-    }
-    let xe = shfl_up_transfer(x, 1);
-    let v = if lane == 0 { vw } else { xe.apply(vw) };
-    if CAUSAL {
-        return (v, ends.1);
+        vw = apply(unsafe { &*fwd_tot.add(j) }, vw);
     }
     let mut uw = ends.1;
-    for j in (w + 1..nw).rev() {
-        uw = unsafe { *bwd_tot.add(j) }.apply(uw);
+    if !CAUSAL {
+        for j in (w + 1..nw).rev() {
+            uw = apply(unsafe { &*bwd_tot.add(j) }, uw);
+        }
+    }
+    lane_boundaries::<CAUSAL>(x, y, vw, uw, lane)
+}
+
+/// The boundaries at the start of every warp's elements, `vws[w] = T_{w−1} ⋯ T_0 ends.0`, and
+/// at their end, `uws[w] = U_{w+1} ⋯ U_{nw−1} ends.1` (unless `CAUSAL`), from the warps'
+/// totals: thread 0 chains the forward totals while the first thread of the last warp
+/// chains the backward ones (thread 0 again when the block has one warp), so each total is
+/// applied once per block instead of once by every later thread. The caller synchronises
+/// before and after.
+#[inline(always)]
+unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
+    t: usize,
+    nw: usize,
+    ends: (Boundary<f32>, Boundary<f32>),
+    fwd_tot: *const Transfer<f32>,
+    bwd_tot: *const Transfer<f32>,
+    vws: *mut Boundary<f32>,
+    uws: *mut Boundary<f32>,
+) {
+    if t == 0 {
+        let mut v = ends.0;
+        for j in 0..nw {
+            unsafe { *vws.add(j) = v };
+            if j + 1 < nw {
+                v = apply(unsafe { &*fwd_tot.add(j) }, v);
+            }
+        }
+    }
+    if !CAUSAL && t == 32 * (nw - 1) {
+        let mut u = ends.1;
+        for j in (0..nw).rev() {
+            unsafe { *uws.add(j) = u };
+            if j > 0 {
+                u = apply(unsafe { &*bwd_tot.add(j) }, u);
+            }
+        }
+    }
+}
+
+/// The tile's boundaries `(v, u)` from its warp's boundaries `vw` (start) and `uw` (end)
+/// and the lane's exclusive prefix / suffix (shuffled from the neighbouring lane's
+/// inclusive scan `x`, `y`). `u` is `uw` when `CAUSAL`. Every lane of the warp must call it.
+#[inline(always)]
+fn lane_boundaries<const CAUSAL: bool>(
+    x: Transfer<f32>,
+    y: Transfer<f32>,
+    vw: Boundary<f32>,
+    uw: Boundary<f32>,
+    lane: usize,
+) -> (Boundary<f32>, Boundary<f32>) {
+    let xe = shfl_up_transfer(x, 1);
+    let v = if lane == 0 { vw } else { apply(&xe, vw) };
+    if CAUSAL {
+        return (v, uw);
     }
     let ye = shfl_down_transfer(y, 1);
-    let u = if lane == 31 { uw } else { ye.apply(uw) };
+    let u = if lane == 31 { uw } else { apply(&ye, uw) };
     (v, u)
 }
 
@@ -1379,10 +1432,16 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     }
     thread::sync_threads();
 
-    let (v, u) = unsafe {
+    // The warps' boundaries, in the half of the transfer area that `tile_smem_bytes` reserves
+    // beyond the totals (`[64·nw, 96·nw)` bytes).
+    let vws = unsafe { sm.add(64 * nw) } as *mut Boundary<f32>;
+    let uws = unsafe { vws.add(nw) };
+    unsafe {
         let ends = (initial_boundary(), initial_boundary());
-        tile_boundaries::<CAUSAL>(x, y, ends, lane, w, nw, fwd_tot, bwd_tot)
-    };
+        chain_warp_boundaries::<CAUSAL>(t, nw, ends, fwd_tot, bwd_tot, vws, uws);
+    }
+    thread::sync_threads();
+    let (v, u) = unsafe { lane_boundaries::<CAUSAL>(x, y, *vws.add(w), *uws.add(w), lane) };
     let mut o = [Complex::<S>::default(); L];
     let chk = if CAUSAL {
         tile.causal(z, v, &mut o)
