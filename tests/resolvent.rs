@@ -1297,15 +1297,17 @@ fn tiled_diag_matches_dense_inverse_for_every_tile_length() {
     }
 }
 
+/// The largest part (max of |re|, |im|) of `v`, in f64 (exact).
+fn max_part<T: Real>(v: &[Complex<T>]) -> f64 {
+    v.iter()
+        .map(|z| z.re.to_f64().abs().max(z.im.to_f64().abs()))
+        .fold(0.0, f64::max)
+}
+
 /// The largest difference between `x` and `y`, each divided by its largest part (both are
 /// defined up to scale): transfers and boundaries computed with different roundings.
 fn scaled_gap<T: Real>(x: &[Complex<T>], y: &[Complex<T>]) -> f64 {
-    let top = |v: &[Complex<T>]| {
-        v.iter()
-            .map(|z| z.re.to_f64().abs().max(z.im.to_f64().abs()))
-            .fold(0.0, f64::max)
-    };
-    let (sx, sy) = (top(x), top(y));
+    let (sx, sy) = (max_part(x), max_part(y));
     x.iter()
         .zip(y)
         .map(|(p, q)| {
@@ -1567,28 +1569,23 @@ fn tile_compose_and_apply_equal_the_checked_transfer_operations() {
     };
     // Fused multiply-adds against plain products: the same up to rounding and scale, and
     // the largest part of every result in [1/2, 1).
-    let top = |v: &[Complex<f32>]| {
-        v.iter()
-            .map(|z| z.re.abs().max(z.im.abs()))
-            .fold(0.0, f32::max)
-    };
     for span in [1.0, 20.0, 60.0] {
         for _ in 0..500 {
             let (x, y) = (tr(&mut g, span), tr(&mut g, span));
             let (f, e) = (tile::compose(x, y), x.then(y));
             // Cancellation in a sum of products is relative to the products, not the result.
-            let scale = top(&x.m) as f64 * top(&y.m) as f64 / top(&e.m) as f64;
+            let scale = max_part(&x.m) * max_part(&y.m) / max_part(&e.m);
             assert!(
                 scaled_gap(&f.m, &e.m) <= 8e-7 * scale.max(1.0),
                 "{x:?} {y:?}"
             );
-            assert!((0.5..1.0).contains(&top(&f.m)));
+            assert!((0.5..1.0).contains(&max_part(&f.m)));
             let w = tr(&mut g, span).m;
             let v = [w[0], w[1]];
             let (fa, ea) = (tile::apply(&x, v), x.apply(v));
-            let scale = top(&x.m) as f64 * top(&v) as f64 / top(&ea) as f64;
+            let scale = max_part(&x.m) * max_part(&v) / max_part(&ea);
             assert!(scaled_gap(&fa, &ea) <= 8e-7 * scale.max(1.0), "{x:?} {v:?}");
-            assert!((0.5..1.0).contains(&top(&fa)));
+            assert!((0.5..1.0).contains(&max_part(&fa)));
         }
     }
     // A product whose largest part is subnormal: NaN, not a silently rounded matrix.
