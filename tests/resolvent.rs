@@ -1338,6 +1338,13 @@ fn tile_transfers_match_the_slice_transfers() {
                     gp <= 1e-13 && gq <= 1e-13,
                     "{name} n={n} start={start}: {gp:e} {gq:e}"
                 );
+                // Normalised (largest part in [1/2, 1)) although only every second step
+                // is: the warp scans rely on it.
+                if t.len > 0 {
+                    for m in [t.forward_transfer(z).m, t.backward_transfer(z).m] {
+                        assert!((0.5..1.0).contains(&max_part(&m)), "{name} {start}: {m:?}");
+                    }
+                }
             }
         }
     }
@@ -1580,6 +1587,15 @@ fn tile_compose_and_apply_equal_the_checked_transfer_operations() {
                 "{x:?} {y:?}"
             );
             assert!((0.5..1.0).contains(&max_part(&f.m)));
+            // The raw product is the same matrix before its power-of-two scaling: normalising
+            // it gives `compose`'s bits, and the scale is a power of two.
+            let r = tile::compose_raw(x, y);
+            let k = (max_part(&f.m) / max_part(&r.m)) as f32;
+            assert_eq!(k.log2().fract(), 0.0, "{r:?} vs {f:?}");
+            for (fi, ri) in f.m.iter().zip(&r.m) {
+                assert_eq!(fi.re.to_bits(), (ri.re * k).to_bits());
+                assert_eq!(fi.im.to_bits(), (ri.im * k).to_bits());
+            }
             let w = tr(&mut g, span).m;
             let v = [w[0], w[1]];
             let (fa, ea) = (tile::apply(&x, v), x.apply(v));

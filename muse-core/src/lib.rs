@@ -25,6 +25,8 @@
 // On the GPU (built by muse-gpu's nightly kernel crate) `Real::mul_add` is the hardware's
 // fused multiply-add through core's `mul_add`, which stable Rust does not have in `core` yet.
 #![cfg_attr(target_arch = "nvptx64", feature(core_float_math))]
+// And `Real::recip_normal` is the division's common path, written out in `asm!`.
+#![cfg_attr(target_arch = "nvptx64", feature(asm_experimental_arch))]
 
 #[cfg(feature = "std")]
 extern crate std;

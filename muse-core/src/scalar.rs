@@ -84,6 +84,13 @@ pub trait Real:
     /// `self * a + b` with one rounding (libm's `fma`; the `fma.rn` instruction on the GPU,
     /// which gives the same bits).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `1/self`, correctly rounded, for `|self|` within `[2^{MIN_EXP+6}, 2^{MAX_EXP−8}]`
+    /// (f32: `[2⁻¹¹⁹, 2¹²⁰]`); unspecified outside it (callers discard the value there). On
+    /// the CPU it is `1/self`; on the GPU (f32) it is the division's own common path — the
+    /// hardware reciprocal estimate and one fused Newton step, the instructions `ptxas` emits
+    /// for `1/x` in that range — without the branch to its out-of-range fix-up, so the same
+    /// bits.
+    fn recip_normal(self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
     /// The larger of two values (NaN-ignoring, as IEEE `maxNum`).
@@ -106,7 +113,8 @@ pub trait Real:
 
 macro_rules! impl_real {
     ($t:ty, $bt:ty, $mant:expr, $bits:expr, $name:expr, $abs:path, $sqrt:path, $exp:path, $ln:path, $erf:path,
-     $tanh:path, $fma:path, $fmahw:path, $fmax:path, $fmin:path, $round:path, $scalbn:path) => {
+     $tanh:path, $fma:path, $fmahw:path, $rcphw:path, $fmax:path, $fmin:path, $round:path,
+     $scalbn:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -172,6 +180,17 @@ macro_rules! impl_real {
                 #[cfg(not(target_arch = "nvptx64"))]
                 {
                     $fma(self, a, b)
+                }
+            }
+            #[inline(always)]
+            fn recip_normal(self) -> Self {
+                #[cfg(target_arch = "nvptx64")]
+                {
+                    $rcphw(self)
+                }
+                #[cfg(not(target_arch = "nvptx64"))]
+                {
+                    1.0 / self
                 }
             }
             #[inline(always)]
@@ -256,6 +275,38 @@ macro_rules! impl_real {
     };
 }
 
+/// The GPU's instruction sequences behind [`Real::recip_normal`].
+#[cfg(target_arch = "nvptx64")]
+mod nvptx {
+    /// `1/x` as `ptxas` computes `div.rn.f32 1.0, x` when `x` is in its common range: the
+    /// reciprocal estimate `r = rcp.approx(x)`, the residual `e = fma(x, r, −1)` and
+    /// `fma(r, −e, r)`, which is correctly rounded there. No branch.
+    #[inline(always)]
+    pub(super) fn rcp_f32(x: f32) -> f32 {
+        let r: f32;
+        // SAFETY: register-only arithmetic.
+        unsafe {
+            core::arch::asm!(
+                "{{ .reg .f32 e, r0;",
+                "rcp.approx.ftz.f32 r0, {x};",
+                "fma.rn.f32 e, {x}, r0, 0fBF800000;",
+                "neg.f32 e, e;",
+                "fma.rn.f32 {r}, r0, e, r0; }}",
+                x = in(reg32) x,
+                r = out(reg32) r,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        r
+    }
+
+    /// `1/x` (f64 is only a reference type: the plain division).
+    #[inline(always)]
+    pub(super) fn rcp_f64(x: f64) -> f64 {
+        1.0 / x
+    }
+}
+
 impl_real!(
     f32,
     u32,
@@ -270,6 +321,7 @@ impl_real!(
     libm::tanhf,
     libm::fmaf,
     core::f32::math::mul_add,
+    nvptx::rcp_f32,
     libm::fmaxf,
     libm::fminf,
     libm::roundf,
@@ -289,6 +341,7 @@ impl_real!(
     libm::tanh,
     libm::fma,
     core::f64::math::mul_add,
+    nvptx::rcp_f64,
     libm::fmax,
     libm::fmin,
     libm::round,

@@ -1,5 +1,5 @@
 //! GPU resolvent benchmark: `cargo run --release -p muse-gpu --example gpu_resolvent_bench
-//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--sweep] [--small] [--warm] [--ptx FILE]`.
+//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--sweep] [--small] [--match PATTERNS] [--warm] [--ptx FILE]`.
 //! Prints one line per case and, with `--json`, writes the whole report (hand-formatted JSON;
 //! the library's structs are serde-free). `--sweep`: thread counts around the target shapes
 //! instead of the standard set; `--small`: only the B ≤ 16 cases; `--warm`: a diagnostic,
@@ -162,6 +162,12 @@ fn main() {
     }
     if args.iter().any(|a| a == "--small") {
         cfg.cases.retain(|c| c.rows <= 16);
+    }
+    if let Some(m) = get("--match") {
+        // `;`-separated substrings of the case's `Debug` form, all required
+        // (e.g. `--match "rows: 16384,;Tile { len: 8 }"`).
+        cfg.cases
+            .retain(|c| m.split(';').all(|p| format!("{c:?}").contains(p)));
     }
     if let Some(w) = get("--warmup") {
         cfg.warmup = w.parse().expect("--warmup N");

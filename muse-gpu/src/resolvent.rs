@@ -5,9 +5,11 @@
 //! Four kernels per forward operation (five for the diagonal):
 //! - *tile* (`*_tile{8,16}_*`, [`Schedule::Tile`]): one thread block per system, thread `t`
 //!   holding the elements `[t·L, (t+1)·L)` in registers (muse-core's
-//!   [`tile`](muse_core::resolvent::tile) module: `Tile::load`, its two normalised
-//!   transfers, `Tile::diag` / `Tile::causal`); the transfers are scanned within each warp
-//!   by shuffles and across warps through shared memory. Nothing is checked in the loops: a
+//!   [`tile`](muse_core::resolvent::tile) module: a `Tile`, its two normalised transfers,
+//!   `Tile::diag` / `Tile::causal`). The block stages the row's `a` and `b·c` through shared
+//!   memory and writes the outputs back the same way (consecutive addresses per warp), and
+//!   asks L2 for the row it will meet two waves later; the transfers are scanned within each
+//!   warp by shuffles and across warps through shared memory. Nothing is checked in the loops: a
 //!   row whose finiteness accumulator is not zero (a non-finite input or pivot, an output
 //!   that overflows f16) is recomputed by the block's thread 0 with muse-core's checked
 //!   sequential function, which writes the values or reports the first failure. `L ∈ {8,
@@ -38,11 +40,11 @@
 //! systems on): for no more systems than SMs with [`SMEM_CHUNK`] elements per thread, up to
 //! the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at most
 //! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
-//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 and 5): B = 16,
-//! split4 17.6 µs vs tile8 20.4 µs vs tile16 24.2 µs vs shared-memory block 37.0 µs (512
-//! threads); B = 16384, tile8 1.59 ms vs tile16 2.24 ms vs shared-memory block 3.85 ms vs
-//! thread per system 6.31 ms; causal B = 16384: tile8 1.43 ms, rows 2.93 ms, but the causal
-//! tiles' worst row (6.3e-4; 1.6e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
+//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 6): B = 16,
+//! split4 16.8 µs vs tile8 16.5 µs vs tile16 19.3 µs vs shared-memory block 37.3 µs (512
+//! threads); B = 16384, tile8 1.00 ms vs tile16 1.21 ms vs shared-memory block 3.85 ms vs
+//! thread per system 6.31 ms; causal B = 16384: tile8 0.86 ms, rows 2.93 ms, but the causal
+//! tiles' worst row (2.7e-4; 1.4e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
 //! out; VJP thread per system 21.6 ms vs 64-thread blocks 24.6 ms.
 //!
 //! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
@@ -142,6 +144,12 @@ const fn split_smem_bytes(n: usize, threads: usize) -> usize {
     2 * 64 * (threads / 32) + 32 + 8 * n
 }
 
+/// The staged inputs and outputs of the tile and split kernels (as the kernel crate's
+/// `tile_staging_bytes`).
+const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
+    8 * len * threads
+}
+
 /// The tile lengths the tile kernels are built for.
 pub const TILE_LENS: [u32; 2] = [8, 16];
 
@@ -158,8 +166,10 @@ const FWD_TILE: [[[&str; 2]; 2]; 2] = [
 ];
 
 /// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
-const fn tile_smem_bytes(n: usize, threads: usize, causal: bool) -> usize {
-    2 * 64 * (threads / 32) + 16 + if causal { 0 } else { 8 * n }
+const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
+    let stage = tile_staging_bytes(len, threads);
+    let scratch = if causal { 0 } else { 8 * n };
+    2 * 64 * (threads / 32) + 16 + if stage > scratch { stage } else { scratch }
 }
 
 /// From this many systems on, [`Schedule::Auto`] uses the thread-per-system kernel.
@@ -569,7 +579,7 @@ fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan
     let name = FWD_TILE[li][usize::from(op == Op::Causal)][dtype];
     let max = gpu.function(name)?.max_threads_per_block()?.max(32) as usize / 32 * 32;
     let threads = n.div_ceil(len as usize).div_ceil(32) * 32;
-    let bytes = tile_smem_bytes(n, threads, op == Op::Causal);
+    let bytes = tile_smem_bytes(n, threads, len as usize, op == Op::Causal);
     if threads > max || bytes > gpu.max_shared_bytes() {
         return Err(GpuError::TooLarge(format!(
             "`{name}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
@@ -735,7 +745,7 @@ pub fn launch_forward<S: GpuScalar>(
         // zre, zim, out, flag`); the buffers were checked above (a = rows·n, b = c =
         // rows·(n − 1), out = 2·rows·n, flag = 1 word); `threads` is a multiple of 32 with
         // threads·len ≥ n (`pick_tile`), the dynamic shared memory is the kernel's
-        // `tile_smem_bytes(n, threads, causal)` (allowed by `smem_config`), n ≥ 1, and one
+        // `tile_smem_bytes(n, threads, len, causal)` (allowed by `smem_config`), n ≥ 1, and one
         // block runs each row.
         unsafe { b.launch(cfg) }?;
         return Ok(());

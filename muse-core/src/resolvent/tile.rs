@@ -100,30 +100,58 @@ fn sub_scaled<R: Real>(x: Complex<R>, w: Complex<R>, k: R) -> Complex<R> {
     Complex::new((-w.re).mul_add(k, x.re), (-w.im).mul_add(k, x.im))
 }
 
-/// [`Transfer::push_left`] by fused multiply-adds, normalised by [`normalised_fast`].
+/// [`Transfer::push_left`] by fused multiply-adds, not normalised.
 #[inline(always)]
-fn push_left<R: Real>(p: Transfer<R>, al: Complex<R>, k: R) -> Transfer<R> {
+fn push_left_raw<R: Real>(p: Transfer<R>, al: Complex<R>, k: R) -> [Complex<R>; 4] {
     let [m00, m01, m10, m11] = p.m;
-    normalised_fast([
+    [
         mul_sub_real(al, m00, m10, k),
         mul_sub_real(al, m01, m11, k),
         m00,
         m01,
-    ])
+    ]
+}
+
+/// Step `j` of a tile's transfer: [`push_left_raw`], normalised ([`normalised_fast`]) after
+/// every second step (odd `j`). Scaling by a power of two commutes with the rounding of
+/// every later product while no part leaves the normal range, so skipping every other
+/// normalisation changes nothing but the scale; a part that over- or underflows meanwhile
+/// makes the next normalisation NaN (the checked path's cue) or is below `2^{MIN_EXP}`
+/// relative to the largest (a norm-wise error far below rounding).
+#[inline(always)]
+fn push_left_step<R: Real>(p: Transfer<R>, al: Complex<R>, k: R, j: usize) -> Transfer<R> {
+    let m = push_left_raw(p, al, k);
+    if j % 2 == 1 {
+        normalised_fast(m)
+    } else {
+        Transfer { m }
+    }
 }
 
 /// "`first`, then `next`": the normalised product `next · first`, as [`Transfer::then`] but
 /// by fused multiply-adds and the branch-free normalisation (see the [module docs](self)).
 #[inline(always)]
 pub fn compose<R: Real>(first: Transfer<R>, next: Transfer<R>) -> Transfer<R> {
+    normalised_fast(compose_raw(first, next).m)
+}
+
+/// [`compose`] without the normalisation: the product `next · first` as it comes. Scaling by
+/// a power of two commutes with every later rounding while no part leaves the normal range,
+/// so a scan may normalise only every few levels: products of factors whose largest parts
+/// are below 1 stay below 2 (two levels: 8), and a later [`compose`] or [`apply`]
+/// normalises (or gives NaN for a zero, subnormal or non-finite largest part).
+#[inline(always)]
+pub fn compose_raw<R: Real>(first: Transfer<R>, next: Transfer<R>) -> Transfer<R> {
     let [a, b, c, d] = next.m;
     let [e, f, g, h] = first.m;
-    normalised_fast([
-        dot2(a, e, b, g),
-        dot2(a, f, b, h),
-        dot2(c, e, d, g),
-        dot2(c, f, d, h),
-    ])
+    Transfer {
+        m: [
+            dot2(a, e, b, g),
+            dot2(a, f, b, h),
+            dot2(c, e, d, g),
+            dot2(c, f, d, h),
+        ],
+    }
 }
 
 /// `m` applied to the boundary `v` and renormalised, as [`Transfer::apply`] but by fused
@@ -191,11 +219,16 @@ impl<R: Real, const L: usize> Tile<R, L> {
         let mut kp = self.k_prev;
         for j in 0..L {
             if j < self.len {
-                p = push_left(p, alpha(self.a[j], z), kp);
+                p = push_left_step(p, alpha(self.a[j], z), kp, j);
                 kp = self.k[j];
             }
         }
-        p
+        // The last step `len − 1` was normalised when it was odd.
+        if self.len % 2 == 1 {
+            normalised_fast(p.m)
+        } else {
+            p
+        }
     }
 
     /// The reverse transfer `M′_s ⋯ M′_{e−1}` of the tile: [`Transfer::backward`] on the
@@ -205,10 +238,15 @@ impl<R: Real, const L: usize> Tile<R, L> {
         let mut q = Transfer::identity();
         for j in (0..L).rev() {
             if j < self.len {
-                q = push_left(q, alpha(self.a[j], z), self.k[j]);
+                q = push_left_step(q, alpha(self.a[j], z), self.k[j], L - 1 - j);
             }
         }
-        q
+        // The last step (`j = 0`, numbered `L − 1`) was normalised when `L` is even.
+        if L % 2 == 1 {
+            normalised_fast(q.m)
+        } else {
+            q
+        }
     }
 
     /// The leading ratios of the tile from the boundary `v ∝ [θ_s; θ_{s−1}]` into `r`, and

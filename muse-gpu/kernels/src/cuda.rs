@@ -101,3 +101,39 @@ pub mod warp {
         unsafe { shfl_sync_down_f32(u32::MAX, x, delta, 31) }
     }
 }
+
+/// Memory hints.
+pub mod mem {
+    /// Asks the L2 cache to fetch the 128-byte line holding `p` (`prefetch.global.L2`): no
+    /// data comes back and nothing waits for it.
+    ///
+    /// # Safety
+    /// `p` points into global memory (a prefetch never faults, but the generic-to-global
+    /// conversion assumes a global address).
+    #[inline(always)]
+    pub unsafe fn prefetch_l2<T>(p: *const T) {
+        // SAFETY: a cache hint; no memory is read into registers or written.
+        unsafe {
+            core::arch::asm!(
+                "{{ .reg .u64 g; cvta.to.global.u64 g, {p}; prefetch.global.L2 [g]; }}",
+                p = in(reg64) p as u64,
+                options(nostack, readonly, preserves_flags)
+            );
+        }
+    }
+
+    /// Number of SMs of the device (`%nsmid`, an upper bound of the SM ids).
+    #[inline(always)]
+    pub fn sm_count() -> u32 {
+        let r: u32;
+        // SAFETY: reads a special register.
+        unsafe {
+            core::arch::asm!(
+                "mov.u32 {r}, %nsmid;",
+                r = out(reg32) r,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        r
+    }
+}

@@ -5,7 +5,8 @@
 //!   blocks of a cooperative launch, which exchange their segments' transfer products through
 //!   global memory (see [`split_flag_words`]).
 //! - `*_tile{8,16}_{dtype}`: one thread block per system, one register tile of `L` elements
-//!   per thread (muse-core's `tile` module), warp-shuffle scans of the tiles' transfers, the
+//!   per thread (muse-core's `tile` module) staged through shared memory with coalesced
+//!   loads and stores ([`tile_staging_bytes`]), warp-shuffle scans of the tiles' transfers, the
 //!   warps' totals combined through shared memory, and a checked sequential recomputation
 //!   by thread 0 when any tile's finiteness accumulator fires (see [`tile_smem_bytes`]).
 //! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
@@ -34,7 +35,7 @@ use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
     backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Boundary, Transfer,
 };
-use muse_core::resolvent::tile::{apply, compose, Tile};
+use muse_core::resolvent::tile::{apply, compose, compose_raw, Tile};
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
@@ -44,7 +45,7 @@ use muse_core::resolvent::{
 use muse_core::scalar::Scalar;
 use num_complex::Complex;
 
-use crate::cuda::{shared, thread, warp};
+use crate::cuda::{mem, shared, thread, warp};
 use crate::flag;
 
 type C32 = Complex<f32>;
@@ -1214,14 +1215,184 @@ vjp_kernels!(
 // ---------------------------------------------------------------------------------------
 // Tile kernels: one block per system, one register tile of `L` elements per thread.
 
-/// Bytes of dynamic shared memory of the `*_tile*` kernels for `n` and `threads` (a
-/// multiple of 32): 128 bytes per warp — its forward and backward transfer totals (32 bytes
-/// each) and the boundaries at its start and end (16 bytes each; the split kernels use only
-/// the totals) —, the block's failure word (16 bytes), and for the diagonal the `n` complex
-/// f32 scratch of the checked recomputation. The host computes the same.
+/// Bytes of dynamic shared memory of the `*_tile*` kernels for `n`, `threads` (a multiple
+/// of 32) and tiles of `len`: 128 bytes per warp — its forward and backward transfer totals
+/// (32 bytes each) and the boundaries at its start and end (16 bytes each; the split kernels
+/// use only the totals) —, the block's failure word (16 bytes), then one area for the staged
+/// inputs and outputs ([`tile_staging_bytes`]) that the diagonal's checked recomputation
+/// reuses as its `n` complex f32 of scratch. The host computes the same.
 #[inline(always)]
-pub const fn tile_smem_bytes(n: usize, threads: usize, causal: bool) -> usize {
-    2 * 64 * (threads / 32) + 16 + if causal { 0 } else { 8 * n }
+pub const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
+    let stage = tile_staging_bytes(len, threads);
+    let scratch = if causal { 0 } else { 8 * n };
+    2 * 64 * (threads / 32) + 16 + if stage > scratch { stage } else { scratch }
+}
+
+/// Where element `i` of a row lives in the staging area of the tile kernels: the tile
+/// `i / L` keeps its `L` slots, permuted by an XOR with the tile's index, so that the lanes of
+/// a warp reading slot `j` of their own tiles (`L` apart) and the lanes copying consecutive
+/// elements hit different banks (`words`: 32-bit words per element, 1 or 2). Row indices fit
+/// in `u32` (at most 1024 threads × 16).
+#[inline(always)]
+const fn swizzle<const L: usize>(i: u32, words: u32) -> usize {
+    let l = L as u32;
+    let t = i / l;
+    let per = if l * words >= 32 { 1 } else { 32 / (l * words) };
+    (t * l + ((i % l) ^ ((t / per) % l))) as usize
+}
+
+/// L2 prefetches of the `len` elements at `p`: thread `t` of `nt` touches the 128-byte lines
+/// `t, t + nt, …`.
+///
+/// # Safety
+/// `p .. p + len` lies in global memory.
+#[inline(always)]
+unsafe fn prefetch_row<T>(p: *const T, len: usize, t: usize, nt: usize) {
+    let per = 128 / core::mem::size_of::<T>();
+    let mut i = t * per;
+    while i < len {
+        // SAFETY: `i < len`.
+        unsafe { mem::prefetch_l2(p.add(i)) };
+        i += nt * per;
+    }
+}
+
+/// Bytes of the staging area of the tile kernels: `threads` tiles of `len` elements, either
+/// `a` and `k = b·c` (f32 each) or the outputs (at most 8 bytes each).
+#[inline(always)]
+pub const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
+    8 * len * threads
+}
+
+/// Copies a row's `a` and `k_i = b_i c_i` (0 at the row's last element) into the staged
+/// arrays `sa`, `sk` ([`swizzle`]d): thread `t` of `nt` loads the elements `t + q·nt`, so
+/// every warp reads consecutive addresses. The caller synchronises before reading them.
+///
+/// # Safety
+/// `a` holds `n` and `b`, `c` hold `n − 1` elements, `nt·L ≥ n`, and `sa`, `sk` hold
+/// `nt·L` f32 each.
+#[inline(always)]
+unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize>(
+    (a, b, c): (*const S, *const S, *const S),
+    n: u32,
+    t: u32,
+    nt: u32,
+    sa: *mut f32,
+    sk: *mut f32,
+) {
+    // Up to 8 elements' loads in flight per thread, then their stores (more would cost the
+    // tile16 kernels registers).
+    const B: usize = 8;
+    let mut q0 = 0;
+    while q0 < L {
+        let mut va = [0.0f32; B];
+        let mut vk = [0.0f32; B];
+        for (q, (x, y)) in va.iter_mut().zip(&mut vk).enumerate() {
+            let i = t + (q0 + q) as u32 * nt;
+            if q0 + q < L && i < n {
+                let ii = i as usize;
+                // SAFETY: `i < n` (and `i < n − 1` for `b`, `c`).
+                unsafe {
+                    *x = (*a.add(ii)).to_real();
+                    if i + 1 < n {
+                        *y = (*b.add(ii)).to_real() * (*c.add(ii)).to_real();
+                    }
+                }
+            }
+        }
+        for (q, (x, y)) in va.iter().zip(&vk).enumerate() {
+            let i = t + (q0 + q) as u32 * nt;
+            if q0 + q < L && i < n {
+                let s = swizzle::<L>(i, 1);
+                // SAFETY: `i < n ≤ nt·L`, the arrays' length.
+                unsafe {
+                    *sa.add(s) = *x;
+                    *sk.add(s) = *y;
+                }
+            }
+        }
+        q0 += B;
+    }
+}
+
+/// The [`Tile`] of elements `start .. start + L` from the arrays staged by [`stage_tiles`]:
+/// what `Tile::load` reads from global memory.
+///
+/// # Safety
+/// As [`stage_tiles`], after a barrier.
+#[inline(always)]
+unsafe fn staged_tile<const L: usize>(
+    n: u32,
+    start: u32,
+    sa: *const f32,
+    sk: *const f32,
+) -> Tile<f32, L> {
+    let len = n.saturating_sub(start).min(L as u32);
+    let mut tile = Tile {
+        a: [0.0; L],
+        k: [0.0; L],
+        k_prev: 0.0,
+        len: len as usize,
+    };
+    if len > 0 && start > 0 {
+        // SAFETY: element `start − 1 < n` was staged.
+        tile.k_prev = unsafe { *sk.add(swizzle::<L>(start - 1, 1)) };
+    }
+    for j in 0..L {
+        if (j as u32) < len {
+            let s = swizzle::<L>(start + j as u32, 1);
+            // SAFETY: `start + j < n` was staged.
+            unsafe {
+                tile.a[j] = *sa.add(s);
+                tile.k[j] = *sk.add(s);
+            }
+        }
+    }
+    tile
+}
+
+/// Stores the tile's `len` outputs (elements `start ..`) in the staged output array `so`
+/// ([`swizzle`]d); [`copy_out`] writes them to global memory after a barrier.
+///
+/// # Safety
+/// `so` holds `nt·L` elements and `start + len ≤ n ≤ nt·L`.
+#[inline(always)]
+unsafe fn stage_out<S: Copy, const L: usize>(
+    o: &[Complex<S>; L],
+    len: usize,
+    start: u32,
+    so: *mut Complex<S>,
+) {
+    let words = (core::mem::size_of::<Complex<S>>() / 4) as u32;
+    for (j, &oj) in o.iter().enumerate() {
+        if j < len {
+            // SAFETY: `start + j < n`, within the staging area.
+            unsafe { *so.add(swizzle::<L>(start + j as u32, words)) = oj };
+        }
+    }
+}
+
+/// Writes the staged outputs to the row `out` (`n` elements), thread `t` of `nt` storing
+/// the elements `t + q·nt`: consecutive addresses per warp.
+///
+/// # Safety
+/// Every element below `n` was staged by [`stage_out`], and a barrier separates them.
+#[inline(always)]
+unsafe fn copy_out<S: Copy, const L: usize>(
+    so: *const Complex<S>,
+    out: *mut Complex<S>,
+    n: u32,
+    t: u32,
+    nt: u32,
+) {
+    let words = (core::mem::size_of::<Complex<S>>() / 4) as u32;
+    for q in 0..L {
+        let i = t + q as u32 * nt;
+        if i < n {
+            // SAFETY: `i < n`, staged, and `out` holds `n` elements.
+            unsafe { *out.add(i as usize) = *so.add(swizzle::<L>(i, words)) };
+        }
+    }
 }
 
 /// A [`Transfer`] from lane `lane − d` (`shfl.up`; lanes below `d` keep their own).
@@ -1259,16 +1430,19 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
     } else {
         tile.backward_transfer(z)
     };
+    // Normalised at the third level only (muse-core's `compose_raw`): the tiles' transfers
+    // have parts below 1, so the raw products stay below 8 before and after it, and every
+    // use of `x`, `y` (`apply`) normalises.
     let mut d = 1;
     while d < 32 {
         let xl = shfl_up_transfer(x, d);
         if lane >= d as usize {
-            x = compose(xl, x);
+            x = if d == 4 { compose(xl, x) } else { compose_raw(xl, x) };
         }
         if !CAUSAL {
             let yr = shfl_down_transfer(y, d);
             if lane + (d as usize) < 32 {
-                y = compose(yr, y);
+                y = if d == 4 { compose(yr, y) } else { compose_raw(yr, y) };
             }
         }
         d *= 2;
@@ -1423,9 +1597,27 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let fwd_tot = sm as *mut Transfer<f32>;
     let bwd_tot = unsafe { fwd_tot.add(nw) };
     let fail = unsafe { sm.add(128 * nw) } as *mut u32;
+    // The staging area (`tile_staging_bytes`): `a` and `k` as f32, then the outputs.
+    let stage = unsafe { sm.add(128 * nw + 16) };
+    let (sa, sk) = (stage as *mut f32, unsafe { (stage as *mut f32).add(L * nt) });
+    let so = stage as *mut Complex<S>;
 
+    // Rows are started in order, about two per SM at a time: ask L2 for the row that will
+    // start two waves from now, so its loads below hit L2 instead of waiting for DRAM.
+    let ahead = row + 2 * mem::sm_count() as usize;
+    if ahead < rows {
+        // SAFETY: row `ahead < rows` of each input (sizes checked by the host).
+        unsafe {
+            prefetch_row(a.add(ahead * n), n, t, nt);
+            prefetch_row(b.add(ahead * m), m, t, nt);
+            prefetch_row(c.add(ahead * m), m, t, nt);
+        }
+    }
     let start = t * L;
-    let tile = Tile::<f32, L>::load(ar, br, cr, start);
+    let (n32, t32, nt32) = (n as u32, t as u32, nt as u32);
+    unsafe { stage_tiles::<S, L>((ar.as_ptr(), br.as_ptr(), cr.as_ptr()), n32, t32, nt32, sa, sk) };
+    thread::sync_threads();
+    let tile = unsafe { staged_tile::<L>(n32, start as u32, sa, sk) };
     let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
@@ -1448,16 +1640,21 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     } else {
         tile.diag(z, v, u, &mut o)
     };
-    if !store_tile(&o, chk, tile.len, &mut out[start.min(n)..]) {
+    // The staged inputs were last read before the barriers above.
+    unsafe { stage_out::<S, L>(&o, tile.len, start as u32, so) };
+    if chk != 0.0 {
         unsafe { fail.write_volatile(1) };
     }
     thread::sync_threads();
-    if unsafe { fail.read_volatile() } != 0 && t == 0 {
+    if unsafe { fail.read_volatile() } == 0 {
+        unsafe { copy_out::<S, L>(so, out.as_mut_ptr(), n32, t32, nt32) };
+    } else if t == 0 {
         let res = if CAUSAL {
             causal_resolvent(ar, br, cr, z, out)
         } else {
-            // SAFETY: `tile_smem_bytes` reserves `n` complex f32 after the failure word.
-            let scr = unsafe { slice::from_raw_parts_mut(sm.add(128 * nw + 16) as *mut C32, n) };
+            // SAFETY: `tile_smem_bytes` reserves `n` complex f32 after the failure word (the
+            // staging area, no longer read: the failure word is uniform across the block).
+            let scr = unsafe { slice::from_raw_parts_mut(stage as *mut C32, n) };
             resolvent_diag(ar, br, cr, z, out, scr)
         };
         if let Err(e) = res {
