@@ -1235,6 +1235,8 @@ pub const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool)
 /// in `u32` (at most 1024 threads × 16).
 #[inline(always)]
 const fn swizzle<const L: usize>(i: u32, words: u32) -> usize {
+    // The XOR keeps a slot inside its tile only for a power of two.
+    const { assert!(L.is_power_of_two()) };
     let l = L as u32;
     let t = i / l;
     let per = if l * words >= 32 { 1 } else { 32 / (l * words) };
