@@ -7,7 +7,11 @@
 //! numeric failures inside a kernel are reported through an error-flag word ([`flag`]).
 #![no_std]
 #![feature(abi_ptx, stdarch_nvptx, asm_experimental_arch, link_llvm_intrinsics)]
-#![allow(clippy::missing_safety_doc, clippy::too_many_arguments, internal_features)]
+#![allow(
+    clippy::missing_safety_doc,
+    clippy::too_many_arguments,
+    internal_features
+)]
 
 pub mod cuda;
 pub mod flag;

@@ -35,10 +35,10 @@ use muse_core::complex::{narrow, recip};
 use muse_core::resolvent::chunked::{
     backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Boundary, Transfer,
 };
-use muse_core::resolvent::tile::{apply, compose, compose_raw, Tile};
 use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
+use muse_core::resolvent::tile::{apply, compose, compose_raw, Tile};
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
 };
@@ -1401,7 +1401,8 @@ unsafe fn copy_out<S: Copy, const L: usize>(
 #[inline(always)]
 fn shfl_up_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
     Transfer {
-        m: x.m.map(|v| C32::new(warp::shfl_up(v.re, d), warp::shfl_up(v.im, d))),
+        m: x.m
+            .map(|v| C32::new(warp::shfl_up(v.re, d), warp::shfl_up(v.im, d))),
     }
 }
 
@@ -1409,7 +1410,8 @@ fn shfl_up_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
 #[inline(always)]
 fn shfl_down_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
     Transfer {
-        m: x.m.map(|v| C32::new(warp::shfl_down(v.re, d), warp::shfl_down(v.im, d))),
+        m: x.m
+            .map(|v| C32::new(warp::shfl_down(v.re, d), warp::shfl_down(v.im, d))),
     }
 }
 
@@ -1439,12 +1441,20 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
     while d < 32 {
         let xl = shfl_up_transfer(x, d);
         if lane >= d as usize {
-            x = if d == 4 { compose(xl, x) } else { compose_raw(xl, x) };
+            x = if d == 4 {
+                compose(xl, x)
+            } else {
+                compose_raw(xl, x)
+            };
         }
         if !CAUSAL {
             let yr = shfl_down_transfer(y, d);
             if lane + (d as usize) < 32 {
-                y = if d == 4 { compose(yr, y) } else { compose_raw(yr, y) };
+                y = if d == 4 {
+                    compose(yr, y)
+                } else {
+                    compose_raw(yr, y)
+                };
             }
         }
         d *= 2;
@@ -1591,8 +1601,8 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let t = thread::thread_idx_x() as usize;
     let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
     let m = n - 1; // the host never launches n == 0
-    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
-    // shared memory is `tile_smem_bytes(n, nt, CAUSAL)`.
+                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
+                   // shared memory is `tile_smem_bytes(n, nt, CAUSAL)`.
     let (ar, br, cr) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sm: *mut u8 = shared::dynamic_shared_mem();
@@ -1601,7 +1611,9 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let fail = unsafe { sm.add(128 * nw) } as *mut u32;
     // The staging area (`tile_staging_bytes`): `a` and `k` as f32, then the outputs.
     let stage = unsafe { sm.add(128 * nw + 16) };
-    let (sa, sk) = (stage as *mut f32, unsafe { (stage as *mut f32).add(L * nt) });
+    let (sa, sk) = (stage as *mut f32, unsafe {
+        (stage as *mut f32).add(L * nt)
+    });
     let so = stage as *mut Complex<S>;
 
     // Rows are started in order, about two per SM at a time: ask L2 for the row that will
@@ -1617,7 +1629,16 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     }
     let start = t * L;
     let (n32, t32, nt32) = (n as u32, t as u32, nt as u32);
-    unsafe { stage_tiles::<S, L>((ar.as_ptr(), br.as_ptr(), cr.as_ptr()), n32, t32, nt32, sa, sk) };
+    unsafe {
+        stage_tiles::<S, L>(
+            (ar.as_ptr(), br.as_ptr(), cr.as_ptr()),
+            n32,
+            t32,
+            nt32,
+            sa,
+            sk,
+        )
+    };
     thread::sync_threads();
     let tile = unsafe { staged_tile::<L>(n32, start as u32, sa, sk) };
     let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL>(&tile, z, lane, w, fwd_tot, bwd_tot) };
@@ -1701,9 +1722,19 @@ macro_rules! tile_kernels {
 }
 
 tile_kernels!(f32, 8, resolvent_diag_tile8_f32, causal_resolvent_tile8_f32);
-tile_kernels!(f32, 16, resolvent_diag_tile16_f32, causal_resolvent_tile16_f32);
+tile_kernels!(
+    f32,
+    16,
+    resolvent_diag_tile16_f32,
+    causal_resolvent_tile16_f32
+);
 tile_kernels!(f16, 8, resolvent_diag_tile8_f16, causal_resolvent_tile8_f16);
-tile_kernels!(f16, 16, resolvent_diag_tile16_f16, causal_resolvent_tile16_f16);
+tile_kernels!(
+    f16,
+    16,
+    resolvent_diag_tile16_f16,
+    causal_resolvent_tile16_f16
+);
 
 // ---------------------------------------------------------------------------------------
 // Split-row tile kernels: a few long systems, each spread over `segs` blocks (SMs).
