@@ -8,10 +8,11 @@
 //! 1. [`Tile::forward_transfer`] / [`Tile::backward_transfer`] reduce the tile to its
 //!    normalised 2×2 [`Transfer`]s (the products `M_{e−1} ⋯ M_s` and `M′_s ⋯ M′_{e−1}`,
 //!    equal to [`Transfer::forward`] / [`Transfer::backward`] on the same range up to
-//!    rounding and scale whenever they are not NaN, see below);
+//!    rounding and scale whenever they are not NaN, see below; normalised after every
+//!    second step and at the end, which changes only the scale of the steps between);
 //! 2. the caller combines the transfers of all tiles of the row (any associative scan, with
-//!    [`compose`]) into each tile's boundary vectors `v ∝ [θ_s; θ_{s−1}]` and
-//!    `u ∝ [ψ_{e−1}; ψ_e]` ([`apply`]);
+//!    [`compose`], or [`compose_raw`] at the levels it does not normalise) into each tile's
+//!    boundary vectors `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]` ([`apply`]);
 //! 3. [`Tile::diag`] runs the leading ratios `r_i` up the tile from `v` (kept in a local
 //!    array), then the trailing recurrence down from `u`, emitting
 //!    `g_i = 1/(r_i − t_i)`, `t_i = k_i/s_{i+1}` (the form of the [module docs](super)),
@@ -19,7 +20,8 @@
 //!
 //! Like the single-row fast path ([`super::resolvent_diag`]) nothing is checked inside the
 //! loops, and nothing branches: the normalisations scale by the power of two found from the
-//! bit patterns ([`Real::pow2_normaliser`]) and the reciprocals are [`recip_fast`], both
+//! bit patterns ([`Real::pow2_normaliser`]) and the reciprocals are [`recip_fast`] (on the
+//! GPU through [`Real::recip_normal`], the division without its range branch), both
 //! exact where the checked functions take their common path and NaN elsewhere (a largest
 //! part that is zero, subnormal, huge or not finite; a pivot whose `|·|²` leaves
 //! `[2⁻¹¹⁹, 2¹²⁰]` in `f32`). The products and pivots use fused multiply-adds
