@@ -1439,22 +1439,21 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
     // use of `x`, `y` (`apply`) normalises.
     let mut d = 1;
     while d < 32 {
+        let step = |first, next| {
+            if d == 4 {
+                compose(first, next)
+            } else {
+                compose_raw(first, next)
+            }
+        };
         let xl = shfl_up_transfer(x, d);
         if lane >= d as usize {
-            x = if d == 4 {
-                compose(xl, x)
-            } else {
-                compose_raw(xl, x)
-            };
+            x = step(xl, x);
         }
         if !CAUSAL {
             let yr = shfl_down_transfer(y, d);
             if lane + (d as usize) < 32 {
-                y = if d == 4 {
-                    compose(yr, y)
-                } else {
-                    compose_raw(yr, y)
-                };
+                y = step(yr, y);
             }
         }
         d *= 2;
