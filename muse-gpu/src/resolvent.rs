@@ -47,9 +47,14 @@
 //! tiles' worst row (2.7e-4; 1.4e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
 //! out; VJP thread per system 21.6 ms vs 64-thread blocks 24.6 ms.
 //!
-//! The VJPs have the same two kernels: block per system (muse-core's `chunked_vjp`: transfer
-//! scans for the ratios, then affine-map scans for the adjoint recurrences) and thread per
-//! system (muse-core's sequential O(N) VJP).
+//! The VJPs have the block kernels (muse-core's `chunked_vjp`: transfer scans for the ratios,
+//! then affine-map scans for the adjoint recurrences) and the thread-per-system kernels
+//! (muse-core's sequential O(N) VJP); the diagonal's VJP also has a tile kernel
+//! (`resolvent_vjp_tile8_*`, muse-core's [`tile_vjp`](muse_core::resolvent::tile_vjp): the
+//! forward tile scans, then each tile's two adjoint recurrences reduced to affine maps and
+//! scanned by shuffles; a failing row is recomputed by the checked sequential VJP), which
+//! [`Schedule::Auto`] picks at every batch size for `n ≤ 4096` (H200, N = 4096, f32: B = 16
+//! 34.3 µs vs 74.4 µs shared-memory block; B = 16384 3.84 ms vs 22.1 ms thread per system).
 //!
 //! Two levels of API:
 //! - host slices in, `Vec` out: [`diag`], [`causal`], [`vjp`], [`causal_vjp`];
@@ -117,9 +122,11 @@ pub enum Schedule {
     },
     /// One thread per system.
     Rows,
-    /// Forward only: one block per system, a register tile of `len` elements per thread
-    /// ([`TILE_LENS`]); `⌈n/len⌉` threads rounded up to a whole warp, so `n ≤ 1024·len`.
-    /// The VJPs treat it as [`Schedule::Auto`].
+    /// One block per system, a register tile of `len` elements per thread ([`TILE_LENS`]);
+    /// `⌈n/len⌉` threads rounded up to a whole warp, so `n ≤ len ×` the kernel's largest
+    /// block (`n ≤ 1024·len`). The diagonal's VJP has tile kernels of 8 elements (`n ≤
+    /// 4096`: 512 threads of 128 registers); the causal VJP treats it as
+    /// [`Schedule::Auto`].
     Tile {
         /// Elements per thread: 8 or 16.
         len: u32,
@@ -164,6 +171,15 @@ const FWD_TILE: [[[&str; 2]; 2]; 2] = [
         ["causal_resolvent_tile16_f32", "causal_resolvent_tile16_f16"],
     ],
 ];
+
+/// The tile VJP kernels (the diagonal's VJP, tiles of 8): `[dtype]`.
+const VJP_TILE: [&str; 2] = ["resolvent_vjp_tile8_f32", "resolvent_vjp_tile8_f16"];
+
+/// Dynamic shared memory of the tile VJP kernels (as the kernel crate's
+/// `tile_vjp_smem_bytes`).
+const fn tile_vjp_smem_bytes(threads: usize) -> usize {
+    160 * (threads / 32) + 16
+}
 
 /// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
 const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
@@ -438,6 +454,7 @@ fn pick(
     let table = if vjp { &VJP } else { &FWD };
     let schedule = match schedule {
         Schedule::Tile { len } if !vjp => return pick_tile(gpu, op, dtype, n, len),
+        Schedule::Tile { len } if op == Op::Diag => return pick_tile_vjp(gpu, dtype, n, len),
         Schedule::Split { segs } if !vjp => return pick_split(gpu, op, dtype, rows, n, segs),
         Schedule::Tile { .. } | Schedule::Split { .. } => Schedule::Auto,
         s => s,
@@ -461,6 +478,13 @@ fn pick(
             if let Ok(p) = pick_tile(gpu, op, dtype, n, len) {
                 return Ok(p);
             }
+        }
+    }
+    if schedule == Schedule::Auto && vjp && op == Op::Diag {
+        // The diagonal's VJP: tiles of 8 where the row fits one block (n ≤ 4096), at every
+        // batch size (measured in `muse-gpu/NOTES.md`, round 7).
+        if let Ok(p) = pick_tile_vjp(gpu, dtype, n, 8) {
+            return Ok(p);
         }
     }
     let block = match schedule {
@@ -585,6 +609,31 @@ fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan
             "`{name}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
              (at most {max} threads, {} bytes)",
             gpu.max_shared_bytes()
+        )));
+    }
+    Ok(Plan {
+        name,
+        threads: Some(threads as u32),
+        smem: None,
+        tile: Some(bytes as u32),
+        split: None,
+    })
+}
+
+/// The tile VJP kernel (the diagonal's VJP) with tiles of `len` (8 only).
+fn pick_tile_vjp(gpu: &Gpu, dtype: usize, n: usize, len: u32) -> Result<Plan> {
+    if len != 8 {
+        return Err(GpuError::TooLarge(format!(
+            "tile length {len}: the tile VJP kernels exist for 8"
+        )));
+    }
+    let name = VJP_TILE[dtype];
+    let max = gpu.function(name)?.max_threads_per_block()?.max(32) as usize / 32 * 32;
+    let threads = n.div_ceil(8).div_ceil(32) * 32;
+    let bytes = tile_vjp_smem_bytes(threads);
+    if threads > max || bytes > gpu.max_shared_bytes() {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: n = {n} needs {threads} threads (at most {max})"
         )));
     }
     Ok(Plan {
@@ -899,8 +948,11 @@ pub fn launch_vjp<S: GpuScalar>(
         return Ok(());
     }
     let threads = plan.threads;
-    let (cfg, per_row) = match threads {
-        Some(t) => (
+    let (cfg, per_row) = match (threads, plan.tile) {
+        // The tile VJP: the same argument list; scratch (4n complex per row) only for the
+        // checked recomputation of a failing row.
+        (Some(t), Some(bytes)) => (smem_config(&func, rows, t, bytes)?, 4 * n),
+        (Some(t), None) => (
             LaunchConfig {
                 grid_dim: (rows as u32, 1, 1),
                 block_dim: (t, 1, 1),
@@ -908,7 +960,7 @@ pub fn launch_vjp<S: GpuScalar>(
             },
             block_vjp_scratch(n, t as usize),
         ),
-        None => (
+        (None, _) => (
             LaunchConfig {
                 grid_dim: (rows.div_ceil(ROWS_THREADS as usize) as u32, 1, 1),
                 block_dim: (ROWS_THREADS, 1, 1),
@@ -936,8 +988,10 @@ pub fn launch_vjp<S: GpuScalar>(
     // SAFETY: the argument list matches the kernel's signature (`rows, n, a, b, c, zre, zim,
     // w, ga, gb, gc, zbar, scratch, flag`); all lengths were checked above (w = 2·rows·n,
     // ga = rows·n, gb = gc = rows·(n − 1), zbar = 2·rows, scratch = 2·rows·(per-row need:
-    // block 4n + 15·threads complex, rows 4n or 2n complex) f32), n ≥ 1, and each row is
-    // handled by exactly one block (block kernel) or one thread (rows kernel).
+    // block 4n + 15·threads complex, tile and rows 4n, causal rows 2n complex) f32), n ≥ 1,
+    // each row is handled by exactly one block (block and tile kernels) or one thread (rows
+    // kernel), and the tile kernel gets `tile_vjp_smem_bytes(threads)` of dynamic shared
+    // memory with `threads = ⌈n/8⌉` rounded up to a warp (`pick_tile_vjp`).
     unsafe { b.launch(cfg) }?;
     Ok(())
 }

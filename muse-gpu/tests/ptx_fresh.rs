@@ -86,8 +86,8 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
     // build-ptx.sh documents FMA contraction as off: the GPU rounds like the CPU f32 path.
     // The only `fma.rn` are muse-core's explicit `Real::mul_add` (libm's correctly rounded
     // `fma` on the CPU, the same bits), which only the register-tile arithmetic uses: the
-    // tile and split kernels. The tile8 kernels carry `.maxnreg 64`, the tile16 kernels
-    // `.maxnreg 128` (build-ptx.sh).
+    // tile and split kernels. The forward tile8 kernels carry `.maxnreg 64`, the tile16 and
+    // tile VJP kernels `.maxnreg 128` (build-ptx.sh).
     for ptx in [muse_gpu::PTX_SM90, muse_gpu::PTX_SM70] {
         let mut entries = 0;
         for body in ptx.split(".visible .entry ").skip(1) {
@@ -98,10 +98,10 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
                 "`{name}` has a fused multiply-add"
             );
             let head = body.split('{').next().unwrap_or_default();
-            let want = if name.contains("_tile8_") {
-                Some(".maxnreg 64")
-            } else if name.contains("_tile16_") {
+            let want = if name.starts_with("resolvent_vjp_tile8_") || name.contains("_tile16_") {
                 Some(".maxnreg 128")
+            } else if name.contains("_tile8_") {
+                Some(".maxnreg 64")
             } else {
                 None
             };

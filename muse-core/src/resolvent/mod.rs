@@ -73,6 +73,8 @@
 //!   reduce to [`chunked_vjp::Affine`] maps that compose associatively.
 //! - [`tile`]: the chunked forward for chunks held by value ([`tile::Tile`]: no scratch, no
 //!   checks inside the loops, one finiteness accumulator), the GPU tile kernels' code.
+//! - [`tile_vjp`]: the VJP on the same tiles (affine maps of the adjoint recurrences per
+//!   tile), the GPU tile VJP kernel's code.
 //!
 //! Every function computes in `S::Real` (f32 for f16/bf16/f32 storage, f64 for f64), does not
 //! allocate, and takes its workspace as a `scratch` slice whose length is given by the
@@ -85,6 +87,7 @@ pub mod chunked_vjp;
 pub mod forward;
 mod lanes;
 pub mod tile;
+pub mod tile_vjp;
 
 pub use backward::{resolvent_vjp, resolvent_vjp_batch, resolvent_vjp_scratch, VjpOut};
 pub use causal::{

@@ -98,7 +98,7 @@ fn dot2<R: Real>(a: Complex<R>, e: Complex<R>, b: Complex<R>, g: Complex<R>) -> 
 
 /// `x − w·k` (`k` real) by fused multiply-adds: a pivot `α − k/r_prev` from `w = 1/r_prev`.
 #[inline(always)]
-fn sub_scaled<R: Real>(x: Complex<R>, w: Complex<R>, k: R) -> Complex<R> {
+pub(super) fn sub_scaled<R: Real>(x: Complex<R>, w: Complex<R>, k: R) -> Complex<R> {
     Complex::new((-w.re).mul_add(k, x.re), (-w.im).mul_add(k, x.im))
 }
 
@@ -257,7 +257,7 @@ impl<R: Real, const L: usize> Tile<R, L> {
     // every array in registers.
     #[allow(clippy::needless_range_loop)]
     #[inline(always)]
-    fn leading(&self, z: Complex<R>, v: Boundary<R>, r: &mut [Complex<R>; L]) -> R {
+    pub(super) fn leading(&self, z: Complex<R>, v: Boundary<R>, r: &mut [Complex<R>; L]) -> R {
         // r_{s−1} enters only through k_{s−1}/r_{s−1} = k_{s−1}·v1/v0 (a zero v0 gives NaN).
         let mut inv = v[1] * recip_fast(v[0]);
         let mut kp = self.k_prev;
@@ -335,14 +335,14 @@ impl<R: Real, const L: usize> Tile<R, L> {
 /// `re + im`: finite for finite parts (up to a rare overflow of the sum, which only costs a
 /// recomputation), NaN or ∞ otherwise.
 #[inline(always)]
-fn sum_parts<R: Real>(x: Complex<R>) -> R {
+pub(super) fn sum_parts<R: Real>(x: Complex<R>) -> R {
     x.re + x.im
 }
 
 /// `0` for a finite accumulator, NaN otherwise (`x − x`).
 #[allow(clippy::eq_op)]
 #[inline(always)]
-fn finite_flag<R: Real>(x: R) -> R {
+pub(super) fn finite_flag<R: Real>(x: R) -> R {
     x - x
 }
 

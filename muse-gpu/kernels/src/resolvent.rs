@@ -39,6 +39,7 @@ use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
 use muse_core::resolvent::tile::{apply, compose, compose_raw, Tile};
+use muse_core::resolvent::tile_vjp::{load_bc, load_w, TileGrad};
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
 };
@@ -1734,6 +1735,264 @@ tile_kernels!(
     resolvent_diag_tile16_f16,
     causal_resolvent_tile16_f16
 );
+
+// ---------------------------------------------------------------------------------------
+// Tile VJP kernels: one block per system, a register tile per thread (muse-core `tile_vjp`).
+
+/// Bytes of dynamic shared memory of the `resolvent_vjp_tile*` kernels: per warp, the two
+/// transfer totals (64 bytes) and the warp's two boundary vectors (32), the two affine-map
+/// totals (40), the warp's two adjoint boundary values (16) and its `z̄` partial (8); then
+/// the failure word. The host computes the same.
+#[inline(always)]
+pub const fn tile_vjp_smem_bytes(threads: usize) -> usize {
+    160 * (threads / 32) + 16
+}
+
+/// An [`Affine`] map from lane `lane − d` (`up`) or `lane + d` (lanes out of range keep their
+/// own, as [`warp::shfl_up`] / [`warp::shfl_down`]). The exponent travels as its bits.
+#[inline(always)]
+fn shfl_affine(x: Affine<f32>, d: u32, up: bool) -> Affine<f32> {
+    let sh = |v: f32| {
+        if up {
+            warp::shfl_up(v, d)
+        } else {
+            warp::shfl_down(v, d)
+        }
+    };
+    Affine {
+        mul: C32::new(sh(x.mul.re), sh(x.mul.im)),
+        exp: sh(f32::from_bits(x.exp as u32)).to_bits() as i32,
+        add: C32::new(sh(x.add.re), sh(x.add.im)),
+    }
+}
+
+/// The exact VJP of the resolvent diagonal, one block per system, thread `t` holding the
+/// register [`Tile`] of elements `[t·L, (t+1)·L)` and its cotangents (muse-core's
+/// `tile_vjp`): the forward transfers scanned as in [`tile_generic`] give each tile its
+/// boundaries; `Tile::vjp_prepare` reduces the tile's two adjoint recurrences to affine maps,
+/// which are scanned the same way (shuffles within a warp, the warps' totals chained through
+/// shared memory: `s̄` forwards from `s̄_{−1} = 0`, `r̄` backwards from `r̄_N = 0`);
+/// `TileAdjoint::finish` writes the gradients and the block sums `z̄`. If any thread's
+/// accumulator is not zero, or `z̄` overflows, thread 0 recomputes the row with muse-core's
+/// checked `resolvent_vjp` over the row's global scratch (`4n` complex), which writes the
+/// values or reports the first failure.
+#[inline(always)]
+unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
+    rows: usize,
+    n: usize,
+    a: *const S,
+    b: *const S,
+    c: *const S,
+    z: C32,
+    w: *const Complex<S>,
+    ga: *mut f32,
+    gb: *mut f32,
+    gc: *mut f32,
+    zbar: *mut C32,
+    scratch: *mut C32,
+    flag: *mut u64,
+) {
+    let row = thread::block_idx_x() as usize;
+    if row >= rows {
+        return; // uniform across the block
+    }
+    let nt = thread::block_dim_x() as usize; // a multiple of 32 (the host's rule)
+    let t = thread::thread_idx_x() as usize;
+    let (lane, wi, nw) = (t & 31, t >> 5, nt >> 5);
+    let m = n - 1; // the host never launches n == 0
+                   // SAFETY: sizes are checked by the host (inputs and gradients `rows × n`,
+                   // `rows × (n − 1)`, `zbar` `rows`, scratch `rows × 4n`), and the dynamic shared memory is
+                   // `tile_vjp_smem_bytes(nt)`.
+    let (ar, br, cr, wr) = unsafe {
+        (
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            row_of(w, row, n),
+        )
+    };
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    let fwd_tot = sm as *mut Transfer<f32>;
+    let bwd_tot = unsafe { fwd_tot.add(nw) };
+    let vws = unsafe { sm.add(64 * nw) } as *mut Boundary<f32>;
+    let uws = unsafe { vws.add(nw) };
+    let stot = unsafe { sm.add(96 * nw) } as *mut Affine<f32>;
+    let rtot = unsafe { stot.add(nw) };
+    let sws = unsafe { sm.add(136 * nw) } as *mut C32;
+    let rws = unsafe { sws.add(nw) };
+    let zpart = unsafe { rws.add(nw) };
+    let fail = unsafe { sm.add(160 * nw) } as *mut u32;
+    let zero = C32::new(0.0, 0.0);
+
+    // 1. The forward boundaries of the tile, as in `tile_generic`.
+    let start = t * L;
+    let tile = Tile::<f32, L>::load(ar, br, cr, start);
+    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
+    if t == 0 {
+        unsafe { fail.write_volatile(0) };
+    }
+    thread::sync_threads();
+    unsafe {
+        let ends = (initial_boundary(), initial_boundary());
+        chain_warp_boundaries::<false>(t, nw, ends, fwd_tot, bwd_tot, vws, uws);
+    }
+    thread::sync_threads();
+    let (v, u) = unsafe { lane_boundaries::<false>(x, y, *vws.add(wi), *uws.add(wi), lane) };
+
+    // 2. The tile's adjoint maps, scanned: s̄ forwards (inclusive prefix `sx`), r̄ backwards
+    // (inclusive suffix `ry`).
+    let (adj, rmap, smap, chk0) = tile.vjp_prepare(z, v, u, &load_w::<S, L>(wr, start));
+    let (mut sx, mut ry) = (smap, rmap);
+    let mut d = 1;
+    while d < 32 {
+        let sl = shfl_affine(sx, d, true);
+        if lane >= d as usize {
+            sx = sl.then(sx);
+        }
+        let rr = shfl_affine(ry, d, false);
+        if lane + (d as usize) < 32 {
+            ry = rr.then(ry);
+        }
+        d *= 2;
+    }
+    if lane == 31 {
+        unsafe { *stot.add(wi) = sx };
+    }
+    if lane == 0 {
+        unsafe { *rtot.add(wi) = ry };
+    }
+    thread::sync_threads();
+    // The values entering every warp: thread 0 chains the s̄ totals, the first thread of the
+    // last warp the r̄ totals (each total applied once per block).
+    if t == 0 {
+        let mut s = zero;
+        for j in 0..nw {
+            unsafe { *sws.add(j) = s };
+            if j + 1 < nw {
+                s = unsafe { (*stot.add(j)).apply(s) };
+            }
+        }
+    }
+    if t == 32 * (nw - 1) {
+        let mut r = zero;
+        for j in (0..nw).rev() {
+            unsafe { *rws.add(j) = r };
+            if j > 0 {
+                r = unsafe { (*rtot.add(j)).apply(r) };
+            }
+        }
+    }
+    thread::sync_threads();
+    let (sw, rw) = unsafe { (*sws.add(wi), *rws.add(wi)) };
+    let se = shfl_affine(sx, 1, true);
+    let sbar_before = if lane == 0 { sw } else { se.apply(sw) };
+    let re = shfl_affine(ry, 1, false);
+    let rbar_end = if lane == 31 { rw } else { re.apply(rw) };
+
+    // 3. Finish the tile: gradients out, z̄ summed over the block.
+    let (bt, ct) = load_bc::<S, L>(br, cr, start);
+    let mut g = TileGrad {
+        a: [0.0; L],
+        b: [0.0; L],
+        c: [0.0; L],
+    };
+    let (zb, chk1) = adj.finish(&tile, rbar_end, sbar_before, &bt, &ct, &mut g);
+    for j in 0..L {
+        let i = start + j;
+        if j < tile.len {
+            // SAFETY: `i < n` (the tile's elements), `i < n − 1` for `b`, `c`; rows disjoint.
+            unsafe {
+                *ga.add(row * n + i) = g.a[j];
+                if i < m {
+                    *gb.add(row * m + i) = g.b[j];
+                    *gc.add(row * m + i) = g.c[j];
+                }
+            }
+        }
+    }
+    // Lane 0 gets the warp's sum (a `while` loop: unrolled, unlike one over an array).
+    let mut zs = zb;
+    let mut off = 16;
+    while off > 0 {
+        zs = zs + C32::new(warp::shfl_down(zs.re, off), warp::shfl_down(zs.im, off));
+        off /= 2;
+    }
+    if lane == 0 {
+        unsafe { *zpart.add(wi) = zs };
+    }
+    if chk0 + chk1 != 0.0 {
+        unsafe { fail.write_volatile(1) };
+    }
+    thread::sync_threads();
+    if t == 0 {
+        let mut total = zero;
+        for j in 0..nw {
+            total = total + unsafe { *zpart.add(j) };
+        }
+        let ok =
+            unsafe { fail.read_volatile() } == 0 && total.re.is_finite() && total.im.is_finite();
+        if ok {
+            unsafe { *zbar.add(row) = total };
+        } else {
+            // Every thread's gradients were written before the barrier: overwrite them all.
+            let res = unsafe {
+                let grad = VjpOut {
+                    a: row_of_mut(ga, row, n),
+                    b: row_of_mut(gb, row, m),
+                    c: row_of_mut(gc, row, m),
+                };
+                resolvent_vjp(ar, br, cr, z, wr, grad, row_of_mut(scratch, row, 4 * n))
+            };
+            match res {
+                Ok(zb) => unsafe { *zbar.add(row) = zb },
+                Err(e) => unsafe { report(flag, e, row) },
+            }
+        }
+    }
+}
+
+macro_rules! tile_vjp_kernels {
+    ($s:ty, $l:literal, $vjp:ident) => {
+        /// Exact VJP of the resolvent diagonal, one block per system, a register tile per
+        /// thread.
+        #[no_mangle]
+        pub unsafe extern "ptx-kernel" fn $vjp(
+            rows: usize,
+            n: usize,
+            a: *const $s,
+            b: *const $s,
+            c: *const $s,
+            zre: f32,
+            zim: f32,
+            w: *const Complex<$s>,
+            ga: *mut f32,
+            gb: *mut f32,
+            gc: *mut f32,
+            zbar: *mut C32,
+            scratch: *mut C32,
+            flag: *mut u64,
+        ) {
+            tile_vjp_generic::<$s, $l>(
+                rows,
+                n,
+                a,
+                b,
+                c,
+                C32::new(zre, zim),
+                w,
+                ga,
+                gb,
+                gc,
+                zbar,
+                scratch,
+                flag,
+            )
+        }
+    };
+}
+
+tile_vjp_kernels!(f32, 8, resolvent_vjp_tile8_f32);
+tile_vjp_kernels!(f16, 8, resolvent_vjp_tile8_f16);
 
 // ---------------------------------------------------------------------------------------
 // Split-row tile kernels: a few long systems, each spread over `segs` blocks (SMs).
