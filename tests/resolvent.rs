@@ -251,6 +251,16 @@ fn round<S: Scalar>(x: &[f64]) -> Vec<f64> {
     to_f64(&to_storage::<S>(x))
 }
 
+/// `w` with both parts rounded to `S` (as [`round`]).
+fn round_c<S: Scalar>(w: &[C64]) -> Vec<C64> {
+    let (re, im): (Vec<f64>, Vec<f64>) = w.iter().map(|v| (v.re, v.im)).unzip();
+    round::<S>(&re)
+        .into_iter()
+        .zip(round::<S>(&im))
+        .map(|(x, y)| C64::new(x, y))
+        .collect()
+}
+
 #[test]
 fn diag_f16_storage_is_within_stated_bound() {
     for (seed, n) in [(21, 3), (22, 64), (23, 300)] {
@@ -684,10 +694,7 @@ fn vjp_matches_dense_gradient_formula() {
                 "causal {name} n={n}: {err:e}"
             );
             let (a, b, c) = (round::<f32>(&a), round::<f32>(&b), round::<f32>(&c));
-            let w32: Vec<C64> = w
-                .iter()
-                .map(|v| C64::new(v.re as f32 as f64, v.im as f32 as f64))
-                .collect();
+            let w32 = round_c::<f32>(&w);
             let want = dense_vjp(&a, &b, &c, z, &w32);
             let err = grad_err(&vjp::<f32>(Vjp::Full, &a, &b, &c, z, &w32).unwrap(), &want);
             assert!(err <= tol(Op::Vjp, Dtype::F32), "f32 {name} n={n}: {err:e}");
@@ -750,10 +757,7 @@ fn vjp_f16_storage_is_within_stated_bound() {
     for (seed, n) in [(101, 4), (102, 100)] {
         for (name, a, b, c, z) in families(seed, n) {
             let (a, b, c) = (round::<f16>(&a), round::<f16>(&b), round::<f16>(&c));
-            let w: Vec<C64> = complex_normal(&mut rng(seed), n)
-                .iter()
-                .map(|v| C64::new(round::<f16>(&[v.re])[0], round::<f16>(&[v.im])[0]))
-                .collect();
+            let w = round_c::<f16>(&complex_normal(&mut rng(seed), n));
             let err = grad_err(
                 &vjp::<f16>(Vjp::Full, &a, &b, &c, z, &w).unwrap(),
                 &dense_vjp(&a, &b, &c, z, &w),
@@ -1493,10 +1497,7 @@ fn tiled_vjp_matches_dense_gradient_formula_for_every_tile_length() {
             // f32: the reference sees the same rounded matrix and cotangents, and the tiled
             // path is as accurate as the sequential f32 one (up to a small factor).
             let (a, b, c) = (round::<f32>(&a), round::<f32>(&b), round::<f32>(&c));
-            let w32: Vec<C64> = w
-                .iter()
-                .map(|v| C64::new(v.re as f32 as f64, v.im as f32 as f64))
-                .collect();
+            let w32 = round_c::<f32>(&w);
             let want = dense_vjp(&a, &b, &c, z, &w32);
             let seq = grad_err(&vjp::<f32>(Vjp::Full, &a, &b, &c, z, &w32).unwrap(), &want);
             for l in [8, 16] {
@@ -1588,10 +1589,7 @@ fn tiled_vjp_f32_is_as_accurate_as_the_sequential_f32_path() {
         for _ in 0..rows {
             let (a, b, c) = random_system(&mut g, n);
             let (a, b, c) = (round::<f32>(&a), round::<f32>(&b), round::<f32>(&c));
-            let w: Vec<C64> = complex_normal(&mut g, n)
-                .iter()
-                .map(|v| C64::new(v.re as f32 as f64, v.im as f32 as f64))
-                .collect();
+            let w = round_c::<f32>(&complex_normal(&mut g, n));
             let want = vjp::<f64>(Vjp::Full, &a, &b, &c, z, &w).unwrap();
             let seq = vjp::<f32>(Vjp::Full, &a, &b, &c, z, &w).unwrap();
             let til = vjp::<f32>(Vjp::Tiled(8), &a, &b, &c, z, &w).unwrap();

@@ -600,24 +600,14 @@ fn pick_tile(gpu: &Gpu, op: Op, dtype: usize, n: usize, len: u32) -> Result<Plan
             "tile length {len}: the tile kernels exist for {TILE_LENS:?}"
         ))
     })?;
-    let name = FWD_TILE[li][usize::from(op == Op::Causal)][dtype];
-    let max = gpu.function(name)?.max_threads_per_block()?.max(32) as usize / 32 * 32;
-    let threads = n.div_ceil(len as usize).div_ceil(32) * 32;
-    let bytes = tile_smem_bytes(n, threads, len as usize, op == Op::Causal);
-    if threads > max || bytes > gpu.max_shared_bytes() {
-        return Err(GpuError::TooLarge(format!(
-            "`{name}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
-             (at most {max} threads, {} bytes)",
-            gpu.max_shared_bytes()
-        )));
-    }
-    Ok(Plan {
-        name,
-        threads: Some(threads as u32),
-        smem: None,
-        tile: Some(bytes as u32),
-        split: None,
-    })
+    let causal = op == Op::Causal;
+    tile_plan(
+        gpu,
+        FWD_TILE[li][usize::from(causal)][dtype],
+        n,
+        len,
+        |threads| tile_smem_bytes(n, threads, len as usize, causal),
+    )
 }
 
 /// The tile VJP kernel (the diagonal's VJP) with tiles of `len` (8 only).
@@ -627,13 +617,27 @@ fn pick_tile_vjp(gpu: &Gpu, dtype: usize, n: usize, len: u32) -> Result<Plan> {
             "tile length {len}: the tile VJP kernels exist for 8"
         )));
     }
-    let name = VJP_TILE[dtype];
+    tile_plan(gpu, VJP_TILE[dtype], n, len, tile_vjp_smem_bytes)
+}
+
+/// The launch of the tile kernel `name` (tiles of `len`) for rows of order `n`: `⌈n/len⌉`
+/// threads rounded up to a warp and `smem(threads)` bytes of dynamic shared memory, or
+/// [`GpuError::TooLarge`] beyond the kernel's threads or the device's shared memory.
+fn tile_plan(
+    gpu: &Gpu,
+    name: &'static str,
+    n: usize,
+    len: u32,
+    smem: impl Fn(usize) -> usize,
+) -> Result<Plan> {
     let max = gpu.function(name)?.max_threads_per_block()?.max(32) as usize / 32 * 32;
-    let threads = n.div_ceil(8).div_ceil(32) * 32;
-    let bytes = tile_vjp_smem_bytes(threads);
+    let threads = n.div_ceil(len as usize).div_ceil(32) * 32;
+    let bytes = smem(threads);
     if threads > max || bytes > gpu.max_shared_bytes() {
         return Err(GpuError::TooLarge(format!(
-            "`{name}`: n = {n} needs {threads} threads (at most {max})"
+            "`{name}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
+             (at most {max} threads, {} bytes)",
+            gpu.max_shared_bytes()
         )));
     }
     Ok(Plan {

@@ -346,6 +346,19 @@ pub(super) fn finite_flag<R: Real>(x: R) -> R {
     x - x
 }
 
+/// Rejects tiles of 0 elements (reported as a [`ResolventError::LengthMismatch`] of the
+/// scratch, as the chunked functions report a chunk of 0), for the one-thread templates.
+pub(super) fn check_tile_len(l: usize) -> Result<(), ResolventError> {
+    if l == 0 {
+        return Err(ResolventError::LengthMismatch {
+            arg: Arg::Scratch,
+            expected: 1,
+            found: 0,
+        });
+    }
+    Ok(())
+}
+
 /// The whole tile scheme for one row on one thread: tiles of `L` elements, their transfers
 /// combined in order, every tile finished from its boundaries; on a non-zero accumulator the
 /// row is recomputed by [`resolvent_diag`] (which names the first failure). `scratch` must
@@ -365,13 +378,7 @@ pub fn resolvent_diag_tiled<S: Scalar, const L: usize>(
     check_len(Arg::Out, n, out.len())?;
     check_scratch(resolvent_diag_scratch(n), scratch.len())?;
     check_shift(z)?;
-    if L == 0 {
-        return Err(ResolventError::LengthMismatch {
-            arg: Arg::Scratch,
-            expected: 1,
-            found: 0,
-        });
-    }
+    check_tile_len(L)?;
     let tiles = n.div_ceil(L);
     // Forward boundaries by a sequential scan of the transfers (the GPU scans in parallel).
     // The backward boundary of tile `t` needs the transfers of every tile after it: without

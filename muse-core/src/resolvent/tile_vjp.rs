@@ -53,7 +53,7 @@
 
 use super::chunked::{initial_boundary, Boundary};
 use super::chunked_vjp::Affine;
-use super::tile::{apply, finite_flag, sub_scaled, sum_parts, Tile};
+use super::tile::{apply, check_tile_len, finite_flag, sub_scaled, sum_parts, Tile};
 use super::{
     alpha, check_len, check_lengths, check_scratch, check_shift, resolvent_vjp,
     resolvent_vjp_scratch, Arg, ResolventError, VjpOut,
@@ -263,13 +263,7 @@ pub fn resolvent_vjp_tiled<S: Scalar, const L: usize>(
     grad.check(n)?;
     check_scratch(resolvent_vjp_tiled_scratch(n, L), scratch.len())?;
     check_shift(z)?;
-    if L == 0 {
-        return Err(ResolventError::LengthMismatch {
-            arg: Arg::Scratch,
-            expected: 1,
-            found: 0,
-        });
-    }
+    check_tile_len(L)?;
     let zero = Complex::new(S::Real::ZERO, S::Real::ZERO);
     if n == 0 {
         return Ok(zero);
