@@ -156,7 +156,7 @@ impl BenchConfig {
         for t in [128, 256, 512] {
             cases.push(case(Diag, "f32", 16, 4096, threads(t)));
         }
-        // What the library picks by itself (the split kernel at B = 16, tiles at B = 16384).
+        // What the library picks by itself (tiles of 8 at both shapes).
         cases.push(case(Diag, "f32", 16, 4096, Schedule::Auto));
         cases.push(case(Diag, "f32", 16384, 4096, Schedule::Auto));
         cases.extend([
@@ -181,6 +181,10 @@ impl BenchConfig {
             case(Diag, "f32", 16, 4096, split(8)),
             case(Diag, "f32", 16, 2048, split(2)),
             case(Diag, "f32", 16, 2048, split(4)),
+            case(Diag, "f32", 16, 8192, Schedule::Auto),
+            case(Diag, "f32", 16, 8192, tile(8)),
+            case(Diag, "f32", 16, 8192, split(4)),
+            case(Diag, "f32", 16, 8192, split(8)),
             case(Diag, "f16", 16, 4096, split(4)),
             case(Causal, "f32", 16, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, rows),

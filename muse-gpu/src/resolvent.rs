@@ -32,7 +32,7 @@
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
 //! [`Schedule::Auto`] picks, for the diagonal, the split kernel with 4 segments per row for
-//! rows of `N ≥ 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel with
+//! rows of `N > 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel with
 //! `L = 8` (`L = 16` for rows too long for 8); for longer rows, and for the causal forward,
 //! the shared-memory block
 //! kernel below [`ROWS_THRESHOLD`] systems (the diagonal's at every batch size; the
@@ -40,10 +40,11 @@
 //! systems on): for no more systems than SMs with [`SMEM_CHUNK`] elements per thread, up to
 //! the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at most
 //! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
-//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 6): B = 16,
-//! split4 16.8 µs vs tile8 16.5 µs vs tile16 19.3 µs vs shared-memory block 37.3 µs (512
-//! threads); B = 16384, tile8 1.00 ms vs tile16 1.21 ms vs shared-memory block 3.85 ms vs
-//! thread per system 6.31 ms; causal B = 16384: tile8 0.86 ms, rows 2.93 ms, but the causal
+//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 8): B = 16,
+//! tile8 15.3 µs vs split4 16.6 µs vs tile16 19.3 µs vs shared-memory block 37.3 µs (512
+//! threads), and N = 8192: split4 20.9 µs vs tile8 21.5 µs; B = 16384, tile8 0.95 ms vs tile16
+//! 1.21 ms vs shared-memory block 3.85 ms vs thread per system 6.31 ms; causal B = 16384:
+//! tile8 0.77 ms, rows 2.93 ms, but the causal
 //! tiles' worst row (2.7e-4; 1.4e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
 //! out; VJP thread per system 21.6 ms vs 64-thread blocks 24.6 ms.
 //!
@@ -52,9 +53,10 @@
 //! (muse-core's sequential O(N) VJP); the diagonal's VJP also has a tile kernel
 //! (`resolvent_vjp_tile8_*`, muse-core's [`tile_vjp`](muse_core::resolvent::tile_vjp): the
 //! forward tile scans, then each tile's two adjoint recurrences reduced to affine maps and
-//! scanned by shuffles; a failing row is recomputed by the checked sequential VJP), which
-//! [`Schedule::Auto`] picks at every batch size for `n ≤ 4096` (H200, N = 4096, f32: B = 16
-//! 34.3 µs vs 74.4 µs shared-memory block; B = 16384 3.84 ms vs 22.1 ms thread per system).
+//! scanned by shuffles, the row staged in shared memory; a failing row is recomputed by the
+//! checked sequential VJP), which [`Schedule::Auto`] picks at every batch size for
+//! `n ≤ 4096` (H200, N = 4096, f32: B = 16 26.5 µs vs 74.4 µs shared-memory block; B = 16384
+//! 2.77 ms vs 22.1 ms thread per system).
 //!
 //! Two levels of API:
 //! - host slices in, `Vec` out: [`diag`], [`causal`], [`vjp`], [`causal_vjp`];
@@ -175,10 +177,10 @@ const FWD_TILE: [[[&str; 2]; 2]; 2] = [
 /// The tile VJP kernels (the diagonal's VJP, tiles of 8): `[dtype]`.
 const VJP_TILE: [&str; 2] = ["resolvent_vjp_tile8_f32", "resolvent_vjp_tile8_f16"];
 
-/// Dynamic shared memory of the tile VJP kernels (as the kernel crate's
-/// `tile_vjp_smem_bytes`).
-const fn tile_vjp_smem_bytes(threads: usize) -> usize {
-    160 * (threads / 32) + 16
+/// Dynamic shared memory of the tile VJP kernels with `threads` tiles of `len` (as the kernel
+/// crate's `tile_vjp_smem_bytes`).
+const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
+    160 * (threads / 32) + 16 + 20 * len * threads
 }
 
 /// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
@@ -460,9 +462,9 @@ fn pick(
         s => s,
     };
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
-        // The diagonal. A few long rows (N ≥ 4096, at most one row per 4 SMs): each row split
-        // over 4 SMs (H200: B = 16, N = 4096 split4 17.6 µs vs tile8 20.4 µs; at N = 2048
-        // the exchange costs more than it saves, 15.8 vs 13.9 µs). Otherwise tiles of 8
+        // The diagonal. A few long rows (N > 4096, at most one row per 4 SMs): each row split
+        // over 4 SMs. Up to N = 4096 one block per row is faster (H200, round 8: B = 16,
+        // N = 4096 tile8 15.3 µs vs split4 16.6 µs; N = 2048 13.9 vs 15.8). Otherwise tiles of 8
         // (faster than 16 and than the block kernels at every measured batch size, H200:
         // B = 16384 1.59 ms vs 2.24 (16) and 3.85 ms (shared-memory block)), of 16 for rows
         // too long for 8, the block kernels beyond. Not the causal variant: its tile kernels
@@ -617,7 +619,9 @@ fn pick_tile_vjp(gpu: &Gpu, dtype: usize, n: usize, len: u32) -> Result<Plan> {
             "tile length {len}: the tile VJP kernels exist for 8"
         )));
     }
-    tile_plan(gpu, VJP_TILE[dtype], n, len, tile_vjp_smem_bytes)
+    tile_plan(gpu, VJP_TILE[dtype], n, len, |threads| {
+        tile_vjp_smem_bytes(threads, len as usize)
+    })
 }
 
 /// The launch of the tile kernel `name` (tiles of `len`) for rows of order `n`: `⌈n/len⌉`
@@ -651,7 +655,7 @@ fn tile_plan(
 
 /// [`Schedule::Auto`] splits rows of at least this order over [`SPLIT_SEGS`] SMs each, when
 /// the batch leaves that many SMs per row.
-const SPLIT_MIN_N: usize = 4096;
+const SPLIT_MIN_N: usize = 4097;
 /// Segments per row of the automatic split schedule.
 const SPLIT_SEGS: u32 = 4;
 
@@ -994,7 +998,7 @@ pub fn launch_vjp<S: GpuScalar>(
     // ga = rows·n, gb = gc = rows·(n − 1), zbar = 2·rows, scratch = 2·rows·(per-row need:
     // block 4n + 15·threads complex, tile and rows 4n, causal rows 2n complex) f32), n ≥ 1,
     // each row is handled by exactly one block (block and tile kernels) or one thread (rows
-    // kernel), and the tile kernel gets `tile_vjp_smem_bytes(threads)` of dynamic shared
+    // kernel), and the tile kernel gets `tile_vjp_smem_bytes(threads, 8)` of dynamic shared
     // memory with `threads = ⌈n/8⌉` rounded up to a warp (`pick_tile_vjp`).
     unsafe { b.launch(cfg) }?;
     Ok(())

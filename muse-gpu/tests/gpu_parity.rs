@@ -395,7 +395,8 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
         (3, 64, Schedule::Rows),
         (2, 4096, Schedule::Rows),
         (4100, 33, Schedule::Auto),
-        // Auto's split schedule (4 segments per row) for a few long rows.
+        // Auto: one block of tiles per row up to n = 4096, then the split schedule (4
+        // segments per row) for a few long rows.
         (16, 4096, Schedule::Auto),
         (3, 5003, Schedule::Auto),
         (4100, 33, Schedule::Block { threads: Some(64) }),
@@ -481,6 +482,89 @@ fn gpu_f16_storage_matches_cpu_f16_path() {
                 1e-3,
             );
         }
+    }
+}
+
+/// The tile VJP with f16 storage (f32 compute) against the CPU's tile template on the same
+/// f16 inputs (the kernel's math), both measured against the f64 VJP of those inputs.
+#[test]
+fn gpu_f16_vjp_matches_cpu_f16_path() {
+    let Some(gpu) = gpu() else { return };
+    for (rows, n, seed) in [(16, 1000, 51), (3, 2001, 52), (5, 9, 53), (2, 4096, 54)] {
+        let bt = random(rows, n, Complex::new(0.3, 1.0), seed);
+        let h = |v: &[f64]| v.iter().map(|&x| f16::from_f64(x)).collect::<Vec<_>>();
+        let (a, b, c) = (h(&bt.a), h(&bt.b), h(&bt.c));
+        let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0xf16);
+        let w: Vec<Complex<f16>> = (0..rows * n)
+            .map(|_| {
+                let (re, im): (f64, f64) = (r.sample(StandardNormal), r.sample(StandardNormal));
+                Complex::new(f16::from_f64(re), f16::from_f64(im))
+            })
+            .collect();
+        let up = |v: &[f16]| v.iter().map(|x| x.to_f64()).collect::<Vec<_>>();
+        let (a64, b64, c64) = (up(&a), up(&b), up(&c));
+        let w64: Vec<Complex<f64>> = w
+            .iter()
+            .map(|v| Complex::new(v.re.to_f64(), v.im.to_f64()))
+            .collect();
+        let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
+        let z64 = Complex::new(zs.re as f64, zs.im as f64);
+        let m = rows * (n - 1);
+        let (mut ra, mut rb, mut rcc) = (vec![0.0; rows * n], vec![0.0; m], vec![0.0; m]);
+        let mut s64 = vec![Complex::new(0.0, 0.0); rc::resolvent_vjp_scratch(n)];
+        let g = VjpOut {
+            a: &mut ra,
+            b: &mut rb,
+            c: &mut rcc,
+        };
+        let zw = rc::resolvent_vjp_batch(n, &a64, &b64, &c64, z64, &w64, g, &mut s64).unwrap();
+        let (mut ta, mut tb, mut tcc) = (vec![0.0f32; rows * n], vec![0.0f32; m], vec![0.0f32; m]);
+        let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, 8)];
+        let mut zt = Complex::new(0.0f32, 0.0);
+        let k = n - 1;
+        for row in 0..rows {
+            let g = VjpOut {
+                a: &mut ta[row * n..(row + 1) * n],
+                b: &mut tb[row * k..(row + 1) * k],
+                c: &mut tcc[row * k..(row + 1) * k],
+            };
+            let (ro, rk) = (row * n..(row + 1) * n, row * k..(row + 1) * k);
+            zt += tile_vjp::resolvent_vjp_tiled::<f16, 8>(
+                &a[ro.clone()],
+                &b[rk.clone()],
+                &c[rk],
+                zs,
+                &w[ro],
+                g,
+                &mut st,
+            )
+            .unwrap();
+        }
+        let (kernel, _) =
+            gr::resolve_vjp_schedule::<f16>(&gpu, Op::Diag, rows, n, Schedule::Auto).unwrap();
+        assert!(kernel.contains("_tile8_f16"), "{kernel}");
+        let got = gr::vjp(&gpu, n, &a, &b, &c, zs, &w).unwrap();
+        let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+        for (name, gv, tv, rv) in [
+            ("a", &got.a, &ta, &ra),
+            ("b", &got.b, &tb, &rb),
+            ("c", &got.c, &tcc, &rcc),
+        ] {
+            let (eg, et) = (rel(&f(gv), rv), rel(&f(tv), rv));
+            eprintln!(
+                "f16 VJP B={rows} N={n} grad {name}: GPU rel. error {eg:.2e}, CPU tile template \
+                 {et:.2e}"
+            );
+            assert!(
+                eg <= 4.0 * et + 1e-5,
+                "f16 grad {name}: GPU {eg:e} vs CPU {et:e}"
+            );
+        }
+        let zerr =
+            |z: Complex<f32>| (Complex::new(z.re as f64, z.im as f64) - zw).norm() / zw.norm();
+        let (ez, et) = (zerr(got.z), zerr(zt));
+        eprintln!("f16 VJP B={rows} N={n} z̄: GPU rel. error {ez:.2e}, CPU tile template {et:.2e}");
+        assert!(ez <= 4.0 * et + 1e-5, "f16 z̄: GPU {ez:e} vs CPU {et:e}");
     }
 }
 

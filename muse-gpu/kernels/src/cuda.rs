@@ -83,6 +83,8 @@ pub mod warp {
         fn shfl_sync_up_f32(mask: u32, x: f32, delta: u32, clamp: u32) -> f32;
         #[link_name = "llvm.nvvm.shfl.sync.down.f32"]
         fn shfl_sync_down_f32(mask: u32, x: f32, delta: u32, clamp: u32) -> f32;
+        #[link_name = "llvm.nvvm.shfl.sync.bfly.f32"]
+        fn shfl_sync_bfly_f32(mask: u32, x: f32, lane_mask: u32, clamp: u32) -> f32;
     }
 
     /// `__shfl_up_sync(0xffffffff, x, delta)`: the value of lane `lane − delta` (lanes below
@@ -99,6 +101,34 @@ pub mod warp {
     pub fn shfl_down(x: f32, delta: u32) -> f32 {
         // SAFETY: as `shfl_up`.
         unsafe { shfl_sync_down_f32(u32::MAX, x, delta, 31) }
+    }
+
+    /// `__shfl_xor_sync(0xffffffff, x, mask)`: the value of lane `lane ^ mask`.
+    #[inline(always)]
+    pub fn shfl_xor(x: f32, mask: u32) -> f32 {
+        // SAFETY: as `shfl_up`.
+        unsafe { shfl_sync_bfly_f32(u32::MAX, x, mask, 31) }
+    }
+}
+
+/// Compiler hints.
+pub mod hint {
+    /// `p`, unchanged, through an `asm!` the compiler cannot see through or merge with another
+    /// call: addresses derived from the result are computed afresh instead of being kept in
+    /// registers (or spilled) since an earlier use of the same addresses.
+    #[inline(always)]
+    pub fn fresh<T>(p: *mut T) -> *mut T {
+        let q: u64;
+        // SAFETY: a register move (no memory access).
+        unsafe {
+            core::arch::asm!(
+                "mov.b64 {q}, {p};",
+                q = out(reg64) q,
+                p = in(reg64) p as u64,
+                options(nomem, nostack, preserves_flags)
+            );
+        }
+        q as *mut T
     }
 }
 

@@ -7,7 +7,7 @@
 //! - `*_tile{8,16}_{dtype}`: one thread block per system, one register tile of `L` elements
 //!   per thread (muse-core's `tile` module) staged through shared memory with coalesced
 //!   loads and stores ([`tile_staging_bytes`]), warp-shuffle scans of the tiles' transfers, the
-//!   warps' totals combined through shared memory, and a checked sequential recomputation
+//!   warps' totals scanned by one warp ([`chain_warp_boundaries`]), and a checked sequential recomputation
 //!   by thread 0 when any tile's finiteness accumulator fires (see [`tile_smem_bytes`]).
 //! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
 //!   copies the row's inputs into dynamic shared memory ([`shared::dynamic_shared_mem`],
@@ -31,7 +31,7 @@ use core::slice;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use half::f16;
-use muse_core::complex::{narrow, recip};
+use muse_core::complex::{narrow, recip, widen};
 use muse_core::resolvent::chunked::{
     backward_finish, diag_finish, forward_finish, initial_boundary, Affine, Boundary, Transfer,
 };
@@ -39,14 +39,14 @@ use muse_core::resolvent::chunked_vjp::{
     causal_rbar_reduce, causal_vjp_finish, rbar_reduce, sbar_reduce, vjp_finish, vjp_prepare,
 };
 use muse_core::resolvent::tile::{apply, compose, compose_raw, Tile};
-use muse_core::resolvent::tile_vjp::{load_bc, load_w, TileGrad};
+use muse_core::resolvent::tile_vjp::TileGrad;
 use muse_core::resolvent::{
     causal_resolvent, causal_resolvent_vjp, resolvent_diag, resolvent_vjp, ResolventError, VjpOut,
 };
 use muse_core::scalar::Scalar;
 use num_complex::Complex;
 
-use crate::cuda::{mem, shared, thread, warp};
+use crate::cuda::{hint, mem, shared, thread, warp};
 use crate::flag;
 
 type C32 = Complex<f32>;
@@ -1497,42 +1497,6 @@ unsafe fn tile_boundaries<const CAUSAL: bool>(
     lane_boundaries::<CAUSAL>(x, y, vw, uw, lane)
 }
 
-/// The boundaries at the start of every warp's elements, `vws[w] = T_{w−1} ⋯ T_0 ends.0`, and
-/// at their end, `uws[w] = U_{w+1} ⋯ U_{nw−1} ends.1` (unless `CAUSAL`), from the warps'
-/// totals: thread 0 chains the forward totals while the first thread of the last warp
-/// chains the backward ones (thread 0 again when the block has one warp), so each total is
-/// applied once per block instead of once by every later thread. The caller synchronises
-/// before and after.
-#[inline(always)]
-unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
-    t: usize,
-    nw: usize,
-    ends: (Boundary<f32>, Boundary<f32>),
-    fwd_tot: *const Transfer<f32>,
-    bwd_tot: *const Transfer<f32>,
-    vws: *mut Boundary<f32>,
-    uws: *mut Boundary<f32>,
-) {
-    if t == 0 {
-        let mut v = ends.0;
-        for j in 0..nw {
-            unsafe { *vws.add(j) = v };
-            if j + 1 < nw {
-                v = apply(unsafe { &*fwd_tot.add(j) }, v);
-            }
-        }
-    }
-    if !CAUSAL && t == 32 * (nw - 1) {
-        let mut u = ends.1;
-        for j in (0..nw).rev() {
-            unsafe { *uws.add(j) = u };
-            if j > 0 {
-                u = apply(unsafe { &*bwd_tot.add(j) }, u);
-            }
-        }
-    }
-}
-
 /// The tile's boundaries `(v, u)` from its warp's boundaries `vw` (start) and `uw` (end)
 /// and the lane's exclusive prefix / suffix (shuffled from the neighbouring lane's
 /// inclusive scan `x`, `y`). `u` is `uw` when `CAUSAL`. Every lane of the warp must call it.
@@ -1653,7 +1617,7 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let uws = unsafe { vws.add(nw) };
     unsafe {
         let ends = (initial_boundary(), initial_boundary());
-        chain_warp_boundaries::<CAUSAL>(t, nw, ends, fwd_tot, bwd_tot, vws, uws);
+        chain_warp_boundaries::<CAUSAL>(lane, w, nw, ends, fwd_tot, bwd_tot, vws, uws);
     }
     thread::sync_threads();
     let (v, u) = unsafe { lane_boundaries::<CAUSAL>(x, y, *vws.add(w), *uws.add(w), lane) };
@@ -1736,16 +1700,200 @@ tile_kernels!(
     causal_resolvent_tile16_f16
 );
 
+/// The boundaries at the start of every warp's elements, `vws[w] = T_{w−1} ⋯ T_0 ends.0`, and
+/// at their end, `uws[w] = U_{w+1} ⋯ U_{nw−1} ends.1` (unless `CAUSAL`), from the warps'
+/// totals `T_j` (`fwd_tot`) and `U_j` (`bwd_tot`): warp 0 scans the forward totals by
+/// shuffles (lane `j` ends with `T_j ⋯ T_0`) while the last warp scans the backward ones
+/// (`U_j ⋯ U_{nw−1}`; warp 0 again when the block has one warp), each level a [`compose`]
+/// (normalised), `⌈log₂ nw⌉` levels instead of a chain of `nw − 1` steps on one thread; every
+/// lane then applies its product to the block's boundary and stores the boundary of the
+/// next (previous) warp. Every lane of those warps takes part (the shuffles); the caller
+/// synchronises before and after.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
+    lane: usize,
+    wi: usize,
+    nw: usize,
+    ends: (Boundary<f32>, Boundary<f32>),
+    fwd_tot: *const Transfer<f32>,
+    bwd_tot: *const Transfer<f32>,
+    vws: *mut Boundary<f32>,
+    uws: *mut Boundary<f32>,
+) {
+    let load = |p: *const Transfer<f32>| {
+        if lane < nw {
+            unsafe { *p.add(lane) }
+        } else {
+            Transfer::identity()
+        }
+    };
+    if wi == 0 {
+        let mut x = load(fwd_tot);
+        let mut d = 1;
+        while (d as usize) < nw {
+            let xl = shfl_up_transfer(x, d);
+            if lane >= d as usize {
+                x = compose(xl, x);
+            }
+            d *= 2;
+        }
+        let v = apply(&x, ends.0);
+        if lane == 0 {
+            unsafe { *vws = ends.0 };
+        }
+        if lane + 1 < nw {
+            unsafe { *vws.add(lane + 1) = v };
+        }
+    }
+    if !CAUSAL && wi == nw - 1 {
+        let mut y = load(bwd_tot);
+        let mut d = 1;
+        while (d as usize) < nw {
+            let yr = shfl_down_transfer(y, d);
+            if lane + (d as usize) < 32 {
+                y = compose(yr, y);
+            }
+            d *= 2;
+        }
+        let u = apply(&y, ends.1);
+        if lane == 0 {
+            unsafe { *uws.add(nw - 1) = ends.1 };
+        }
+        if lane >= 1 && lane < nw {
+            unsafe { *uws.add(lane - 1) = u };
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Tile VJP kernels: one block per system, a register tile per thread (muse-core `tile_vjp`).
 
-/// Bytes of dynamic shared memory of the `resolvent_vjp_tile*` kernels: per warp, the two
-/// transfer totals (64 bytes) and the warp's two boundary vectors (32), the two affine-map
-/// totals (40), the warp's two adjoint boundary values (16) and its `z̄` partial (8); then
-/// the failure word. The host computes the same.
+/// Bytes of dynamic shared memory of the `resolvent_vjp_tile*` kernels with `threads` tiles
+/// of `len`: per warp, the two transfer totals (64 bytes) and the warp's two boundary vectors
+/// (32), the two affine-map totals (40), the warp's two adjoint boundary values (16) and its
+/// `z̄` partial (8); then the failure word (16); then the staged row ([`stage_vjp`]): `a`,
+/// `b`, `c` (f32, where the gradients go too) and `w` (complex f32), 20 bytes per element.
+/// The host computes the same.
 #[inline(always)]
-pub const fn tile_vjp_smem_bytes(threads: usize) -> usize {
-    160 * (threads / 32) + 16
+pub const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
+    160 * (threads / 32) + 16 + 20 * len * threads
+}
+
+/// Copies a row's `a`, `b`, `c` (as f32) and `w` (as complex f32) into the staged arrays
+/// ([`swizzle`]d, `b`, `c` for their `n − 1` elements): thread `t` of `nt` loads the
+/// elements `t + q·nt`, all `L` of them before any store, so every warp reads consecutive
+/// addresses with `L` loads in flight. The caller synchronises before reading them.
+///
+/// # Safety
+/// `a`, `w` hold `n ≥ 1` and `b`, `c` hold `n − 1` elements, `nt·L ≥ n`, and `sa`, `sb`,
+/// `sc`, `sw` hold `nt·L` elements each.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn stage_vjp<S: Scalar<Real = f32>, const L: usize>(
+    (a, b, c, w): (*const S, *const S, *const S, *const Complex<S>),
+    n: u32,
+    t: u32,
+    nt: u32,
+    sa: *mut f32,
+    sb: *mut f32,
+    sc: *mut f32,
+    sw: *mut C32,
+) {
+    // Raw loads first, conversions at the stores: a conversion between two loads (f16's is a
+    // branchy bit manipulation) would make each load wait for the one before.
+    let (mut va, mut vb, mut vc) = ([S::default(); L], [S::default(); L], [S::default(); L]);
+    let mut vw = [Complex::<S>::default(); L];
+    for q in 0..L {
+        let i = t + q as u32 * nt;
+        if i < n {
+            let ii = i as usize;
+            // SAFETY: `i < n` (and `i < n − 1` for `b`, `c`).
+            unsafe {
+                va[q] = *a.add(ii);
+                vw[q] = *w.add(ii);
+                if i + 1 < n {
+                    vb[q] = *b.add(ii);
+                    vc[q] = *c.add(ii);
+                }
+            }
+        }
+    }
+    for q in 0..L {
+        let i = t + q as u32 * nt;
+        if i < n {
+            let s = swizzle::<L>(i, 1);
+            // SAFETY: `i < n ≤ nt·L`, the arrays' length.
+            unsafe {
+                *sa.add(s) = va[q].to_real();
+                *sw.add(swizzle::<L>(i, 2)) = widen(vw[q]);
+                if i + 1 < n {
+                    *sb.add(s) = vb[q].to_real();
+                    *sc.add(s) = vc[q].to_real();
+                }
+            }
+        }
+    }
+}
+
+/// The staged elements `start .. start + L` below `lim` of `p` (as staged by [`stage_vjp`]),
+/// `zero` beyond.
+///
+/// # Safety
+/// Every element below `lim` was staged, and a barrier separates the staging from this read.
+#[inline(always)]
+unsafe fn staged_run<T: Copy, const L: usize>(
+    lim: u32,
+    start: u32,
+    p: *const T,
+    zero: T,
+) -> [T; L] {
+    let words = (core::mem::size_of::<T>() / 4) as u32;
+    let mut v = [zero; L];
+    for (j, x) in v.iter_mut().enumerate() {
+        let i = start + j as u32;
+        if i < lim {
+            // SAFETY: `i < lim`, staged.
+            *x = unsafe { *p.add(swizzle::<L>(i, words)) };
+        }
+    }
+    v
+}
+
+/// The [`Tile`] of elements `start .. start + L` from the arrays staged by [`stage_vjp`]
+/// (`k = b·c`, rounded as `Tile::load` rounds it).
+///
+/// # Safety
+/// As [`staged_run`].
+#[inline(always)]
+unsafe fn staged_vjp_tile<const L: usize>(
+    n: u32,
+    start: u32,
+    sa: *const f32,
+    sb: *const f32,
+    sc: *const f32,
+) -> Tile<f32, L> {
+    let (bt, ct) = unsafe {
+        (
+            staged_run::<f32, L>(n - 1, start, sb, 0.0),
+            staged_run::<f32, L>(n - 1, start, sc, 0.0),
+        )
+    };
+    let mut tile = Tile {
+        a: unsafe { staged_run::<f32, L>(n, start, sa, 0.0) },
+        k: [0.0; L],
+        k_prev: 0.0,
+        len: n.saturating_sub(start).min(L as u32) as usize,
+    };
+    for j in 0..L {
+        tile.k[j] = bt[j] * ct[j];
+    }
+    if start > 0 && start < n {
+        let s = swizzle::<L>(start - 1, 1);
+        // SAFETY: element `start − 1 < n − 1` of `b`, `c` was staged.
+        tile.k_prev = unsafe { *sb.add(s) * *sc.add(s) };
+    }
+    tile
 }
 
 /// An [`Affine`] map from lane `lane − d` (`up`) or `lane + d` (lanes out of range keep their
@@ -1768,11 +1916,13 @@ fn shfl_affine(x: Affine<f32>, d: u32, up: bool) -> Affine<f32> {
 
 /// The exact VJP of the resolvent diagonal, one block per system, thread `t` holding the
 /// register [`Tile`] of elements `[t·L, (t+1)·L)` and its cotangents (muse-core's
-/// `tile_vjp`): the forward transfers scanned as in [`tile_generic`] give each tile its
-/// boundaries; `Tile::vjp_prepare` reduces the tile's two adjoint recurrences to affine maps,
-/// which are scanned the same way (shuffles within a warp, the warps' totals chained through
-/// shared memory: `s̄` forwards from `s̄_{−1} = 0`, `r̄` backwards from `r̄_N = 0`);
-/// `TileAdjoint::finish` writes the gradients and the block sums `z̄`. If any thread's
+/// `tile_vjp`). The block stages its row's `a`, `b`, `c`, `w` in shared memory with
+/// coalesced loads ([`stage_vjp`]); the forward transfers scanned as in [`tile_generic`]
+/// give each tile its boundaries; `Tile::vjp_prepare` reduces the tile's two adjoint
+/// recurrences to affine maps, which are scanned the same way (shuffles within a warp, then
+/// across the warps' totals by one warp each: `s̄` forwards from `s̄_{−1} = 0`, `r̄`
+/// backwards from `r̄_N = 0`); `TileAdjoint::finish` gives the gradients, staged in place of
+/// the inputs and written back coalesced, and the block sums `z̄`. If any thread's
 /// accumulator is not zero, or `z̄` overflows, thread 0 recomputes the row with muse-core's
 /// checked `resolvent_vjp` over the row's global scratch (`4n` complex), which writes the
 /// values or reports the first failure.
@@ -1822,26 +1972,65 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     let rws = unsafe { sws.add(nw) };
     let zpart = unsafe { rws.add(nw) };
     let fail = unsafe { sm.add(160 * nw) } as *mut u32;
+    // The staged row (`tile_vjp_smem_bytes`); the gradients replace `a`, `b`, `c` in place
+    // (each thread writes only its own elements, after its last read of them).
+    // `staged` gives their bases; called on a `hint::fresh` copy of `sm` in each phase, so the
+    // slot addresses are recomputed there instead of held (spilled) across the kernel.
+    let staged = |sm: *mut u8| {
+        let sa = unsafe { sm.add(160 * nw + 16) } as *mut f32;
+        let (sb, sc) = unsafe { (sa.add(L * nt), sa.add(2 * L * nt)) };
+        (sa, sb, sc, unsafe { sa.add(3 * L * nt) } as *mut C32)
+    };
+    let (sa, sb, sc, sw) = staged(sm);
     let zero = C32::new(0.0, 0.0);
+    let (n32, m32) = (n as u32, m as u32);
+
+    // Rows start in order, one per SM at a time: ask L2 for the row two waves ahead.
+    let ahead = row + 2 * mem::sm_count() as usize;
+    if ahead < rows {
+        // SAFETY: row `ahead < rows` of each input (sizes checked by the host).
+        unsafe {
+            prefetch_row(a.add(ahead * n), n, t, nt);
+            prefetch_row(b.add(ahead * m), m, t, nt);
+            prefetch_row(c.add(ahead * m), m, t, nt);
+            prefetch_row(w.add(ahead * n), n, t, nt);
+        }
+    }
 
     // 1. The forward boundaries of the tile, as in `tile_generic`.
-    let start = t * L;
-    let tile = Tile::<f32, L>::load(ar, br, cr, start);
-    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
+    unsafe {
+        stage_vjp::<S, L>(
+            (ar.as_ptr(), br.as_ptr(), cr.as_ptr(), wr.as_ptr()),
+            n32,
+            t as u32,
+            nt as u32,
+            sa,
+            sb,
+            sc,
+            sw,
+        )
+    };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
     }
     thread::sync_threads();
+    let start = t * L;
+    let start32 = start as u32;
+    let tile = unsafe { staged_vjp_tile::<L>(n32, start32, sa, sb, sc) };
+    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
+    thread::sync_threads();
     unsafe {
         let ends = (initial_boundary(), initial_boundary());
-        chain_warp_boundaries::<false>(t, nw, ends, fwd_tot, bwd_tot, vws, uws);
+        chain_warp_boundaries::<false>(lane, wi, nw, ends, fwd_tot, bwd_tot, vws, uws);
     }
     thread::sync_threads();
     let (v, u) = unsafe { lane_boundaries::<false>(x, y, *vws.add(wi), *uws.add(wi), lane) };
 
     // 2. The tile's adjoint maps, scanned: s̄ forwards (inclusive prefix `sx`), r̄ backwards
     // (inclusive suffix `ry`).
-    let (adj, rmap, smap, chk0) = tile.vjp_prepare(z, v, u, &load_w::<S, L>(wr, start));
+    let sw = staged(hint::fresh(sm)).3;
+    let wt = unsafe { staged_run::<C32, L>(n32, start32, sw, zero) };
+    let (adj, rmap, smap, chk0) = tile.vjp_prepare(z, v, u, &wt);
     let (mut sx, mut ry) = (smap, rmap);
     let mut d = 1;
     while d < 32 {
@@ -1862,24 +2051,51 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
         unsafe { *rtot.add(wi) = ry };
     }
     thread::sync_threads();
-    // The values entering every warp: thread 0 chains the s̄ totals, the first thread of the
-    // last warp the r̄ totals (each total applied once per block).
-    if t == 0 {
-        let mut s = zero;
-        for j in 0..nw {
-            unsafe { *sws.add(j) = s };
-            if j + 1 < nw {
-                s = unsafe { (*stot.add(j)).apply(s) };
+    // The values entering every warp: warp 0 scans the s̄ totals, the last warp the r̄ totals.
+    if wi == 0 {
+        let mut sx = if lane < nw {
+            unsafe { *stot.add(lane) }
+        } else {
+            Affine::identity()
+        };
+        let mut d = 1;
+        while (d as usize) < nw {
+            let sl = shfl_affine(sx, d, true);
+            if lane >= d as usize {
+                sx = sl.then(sx);
             }
+            d *= 2;
+        }
+        // Lane j: the maps of warps 0..=j, so s̄ entering warp j + 1.
+        let s = sx.apply(zero);
+        if lane == 0 {
+            unsafe { *sws = zero };
+        }
+        if lane + 1 < nw {
+            unsafe { *sws.add(lane + 1) = s };
         }
     }
-    if t == 32 * (nw - 1) {
-        let mut r = zero;
-        for j in (0..nw).rev() {
-            unsafe { *rws.add(j) = r };
-            if j > 0 {
-                r = unsafe { (*rtot.add(j)).apply(r) };
+    if wi == nw - 1 {
+        let mut ry = if lane < nw {
+            unsafe { *rtot.add(lane) }
+        } else {
+            Affine::identity()
+        };
+        let mut d = 1;
+        while (d as usize) < nw {
+            let rr = shfl_affine(ry, d, false);
+            if lane + (d as usize) < 32 {
+                ry = rr.then(ry);
             }
+            d *= 2;
+        }
+        // Lane j: the maps of warps nw − 1 down to j, so r̄ entering warp j − 1.
+        let r = ry.apply(zero);
+        if lane == 0 {
+            unsafe { *rws.add(nw - 1) = zero };
+        }
+        if lane >= 1 && lane < nw {
+            unsafe { *rws.add(lane - 1) = r };
         }
     }
     thread::sync_threads();
@@ -1889,8 +2105,14 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     let re = shfl_affine(ry, 1, false);
     let rbar_end = if lane == 31 { rw } else { re.apply(rw) };
 
-    // 3. Finish the tile: gradients out, z̄ summed over the block.
-    let (bt, ct) = load_bc::<S, L>(br, cr, start);
+    // 3. Finish the tile: gradients staged in place, z̄ summed over the block.
+    let (sa, sb, sc, _) = staged(hint::fresh(sm));
+    let (bt, ct) = unsafe {
+        (
+            staged_run::<f32, L>(m32, start32, sb, 0.0),
+            staged_run::<f32, L>(m32, start32, sc, 0.0),
+        )
+    };
     let mut g = TileGrad {
         a: [0.0; L],
         b: [0.0; L],
@@ -1898,14 +2120,16 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     };
     let (zb, chk1) = adj.finish(&tile, rbar_end, sbar_before, &bt, &ct, &mut g);
     for j in 0..L {
-        let i = start + j;
+        let i = start32 + j as u32;
         if j < tile.len {
-            // SAFETY: `i < n` (the tile's elements), `i < n − 1` for `b`, `c`; rows disjoint.
+            let s = swizzle::<L>(i, 1);
+            // SAFETY: `i < n` (the tile's elements), `i < n − 1` for `b`, `c`: this thread's
+            // own slots, which it has read for the last time.
             unsafe {
-                *ga.add(row * n + i) = g.a[j];
-                if i < m {
-                    *gb.add(row * m + i) = g.b[j];
-                    *gc.add(row * m + i) = g.c[j];
+                *sa.add(s) = g.a[j];
+                if i < m32 {
+                    *sb.add(s) = g.b[j];
+                    *sc.add(s) = g.c[j];
                 }
             }
         }
@@ -1924,29 +2148,51 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
         unsafe { fail.write_volatile(1) };
     }
     thread::sync_threads();
-    if t == 0 {
-        let mut total = zero;
-        for j in 0..nw {
-            total = total + unsafe { *zpart.add(j) };
-        }
-        let ok =
-            unsafe { fail.read_volatile() } == 0 && total.re.is_finite() && total.im.is_finite();
-        if ok {
-            unsafe { *zbar.add(row) = total };
-        } else {
-            // Every thread's gradients were written before the barrier: overwrite them all.
-            let res = unsafe {
-                let grad = VjpOut {
-                    a: row_of_mut(ga, row, n),
-                    b: row_of_mut(gb, row, m),
-                    c: row_of_mut(gc, row, m),
-                };
-                resolvent_vjp(ar, br, cr, z, wr, grad, row_of_mut(scratch, row, 4 * n))
-            };
-            match res {
-                Ok(zb) => unsafe { *zbar.add(row) = zb },
-                Err(e) => unsafe { report(flag, e, row) },
+    // Every warp sums the warps' parts by the same butterfly (`x + y == y + x` exactly: every
+    // lane of every warp gets the same bits), so every thread knows whether the row
+    // succeeded without another barrier.
+    let mut total = if lane < nw {
+        unsafe { *zpart.add(lane) }
+    } else {
+        zero
+    };
+    let mut off = 16;
+    while off > 0 {
+        total = total + C32::new(warp::shfl_xor(total.re, off), warp::shfl_xor(total.im, off));
+        off /= 2;
+    }
+    let ok = unsafe { fail.read_volatile() } == 0 && total.re.is_finite() && total.im.is_finite();
+    if ok {
+        // Coalesced: thread `t` writes the elements `t + q·nt`.
+        for q in 0..L {
+            let i = t + q * nt;
+            if i < n {
+                let s = swizzle::<L>(i as u32, 1);
+                // SAFETY: `i < n` (`i < n − 1` for `b`, `c`), staged; rows disjoint.
+                unsafe {
+                    *ga.add(row * n + i) = *sa.add(s);
+                    if i < m {
+                        *gb.add(row * m + i) = *sb.add(s);
+                        *gc.add(row * m + i) = *sc.add(s);
+                    }
+                }
             }
+        }
+        if t == 0 {
+            unsafe { *zbar.add(row) = total };
+        }
+    } else if t == 0 {
+        let res = unsafe {
+            let grad = VjpOut {
+                a: row_of_mut(ga, row, n),
+                b: row_of_mut(gb, row, m),
+                c: row_of_mut(gc, row, m),
+            };
+            resolvent_vjp(ar, br, cr, z, wr, grad, row_of_mut(scratch, row, 4 * n))
+        };
+        match res {
+            Ok(zb) => unsafe { *zbar.add(row) = zb },
+            Err(e) => unsafe { report(flag, e, row) },
         }
     }
 }
