@@ -7,8 +7,10 @@
 //! - `*_tile{8,16}_{dtype}`: one thread block per system, one register tile of `L` elements
 //!   per thread (muse-core's `tile` module) staged through shared memory with coalesced
 //!   loads and stores ([`tile_staging_bytes`]), warp-shuffle scans of the tiles' transfers, the
-//!   warps' totals scanned by one warp ([`chain_warp_boundaries`]), and a checked sequential recomputation
-//!   by thread 0 when any tile's finiteness accumulator fires (see [`tile_smem_bytes`]).
+//!   warps' totals scanned by one warp ([`chain_warp_boundaries`]), and a checked sequential
+//!   recomputation by thread 0 when any tile's finiteness accumulator fires (see
+//!   [`tile_smem_bytes`]). The diagonal's VJP has a tile kernel too
+//!   (`resolvent_vjp_tile8_{dtype}`, [`tile_vjp_smem_bytes`]).
 //! - `*_smem_{dtype}`: one thread block per system, the row in shared memory. The block
 //!   copies the row's inputs into dynamic shared memory ([`shared::dynamic_shared_mem`],
 //!   coalesced, read once from global memory); thread `t` owns the chunk
@@ -127,7 +129,8 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     }
     let nt = thread::block_dim_x() as usize;
     let m = n - 1; // the host never launches n == 0
-                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
+
+    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`, scratch per row).
     let (a, b, c) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
@@ -1565,8 +1568,9 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let t = thread::thread_idx_x() as usize;
     let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
     let m = n - 1; // the host never launches n == 0
-                   // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
-                   // shared memory is `tile_smem_bytes(n, nt, CAUSAL)`.
+
+    // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
+    // shared memory is `tile_smem_bytes(n, nt, CAUSAL)`.
     let (ar, br, cr) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sm: *mut u8 = shared::dynamic_shared_mem();
@@ -1950,9 +1954,10 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     let t = thread::thread_idx_x() as usize;
     let (lane, wi, nw) = (t & 31, t >> 5, nt >> 5);
     let m = n - 1; // the host never launches n == 0
-                   // SAFETY: sizes are checked by the host (inputs and gradients `rows × n`,
-                   // `rows × (n − 1)`, `zbar` `rows`, scratch `rows × 4n`), and the dynamic shared memory is
-                   // `tile_vjp_smem_bytes(nt)`.
+
+    // SAFETY: sizes are checked by the host (inputs and gradients `rows × n`, `rows × (n − 1)`,
+    // `zbar` `rows`, scratch `rows × 4n`), and the dynamic shared memory is
+    // `tile_vjp_smem_bytes(nt, L)`.
     let (ar, br, cr, wr) = unsafe {
         (
             row_of(a, row, n),
