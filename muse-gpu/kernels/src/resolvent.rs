@@ -1582,7 +1582,6 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let (sa, sk) = (stage as *mut f32, unsafe {
         (stage as *mut f32).add(L * nt)
     });
-    let so = stage as *mut Complex<S>;
 
     // Rows are started in order, about two per SM at a time: ask L2 for the row that will
     // start two waves from now, so its loads below hit L2 instead of waiting for DRAM.
@@ -1632,6 +1631,7 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
         tile.diag(z, v, u, &mut o)
     };
     // The staged inputs were last read before the barriers above.
+    let so = unsafe { hint::fresh(sm).add(128 * nw + 16) } as *mut Complex<S>;
     unsafe { stage_out::<S, L>(&o, tile.len, start as u32, so) };
     if chk != 0.0 {
         unsafe { fail.write_volatile(1) };
