@@ -518,28 +518,7 @@ fn gpu_f16_vjp_matches_cpu_f16_path() {
             c: &mut rcc,
         };
         let zw = rc::resolvent_vjp_batch(n, &a64, &b64, &c64, z64, &w64, g, &mut s64).unwrap();
-        let (mut ta, mut tb, mut tcc) = (vec![0.0f32; rows * n], vec![0.0f32; m], vec![0.0f32; m]);
-        let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, 8)];
-        let mut zt = Complex::new(0.0f32, 0.0);
-        let k = n - 1;
-        for row in 0..rows {
-            let g = VjpOut {
-                a: &mut ta[row * n..(row + 1) * n],
-                b: &mut tb[row * k..(row + 1) * k],
-                c: &mut tcc[row * k..(row + 1) * k],
-            };
-            let (ro, rk) = (row * n..(row + 1) * n, row * k..(row + 1) * k);
-            zt += tile_vjp::resolvent_vjp_tiled::<f16, 8>(
-                &a[ro.clone()],
-                &b[rk.clone()],
-                &c[rk],
-                zs,
-                &w[ro],
-                g,
-                &mut st,
-            )
-            .unwrap();
-        }
+        let ((ta, tb, tcc), zt) = tile_template_vjp(n, &a, &b, &c, zs, &w);
         let (kernel, _) =
             gr::resolve_vjp_schedule::<f16>(&gpu, Op::Diag, rows, n, Schedule::Auto).unwrap();
         assert!(kernel.contains("_tile8_f16"), "{kernel}");
@@ -625,6 +604,47 @@ fn gpu_vjp(
     })
 }
 
+/// The diagonal's VJP of a batch (rows of order `n`) by muse-core's one-thread tile template
+/// (`tile_vjp::resolvent_vjp_tiled` with tiles of 8, f32 compute): what the tile VJP kernel
+/// runs, up to the scans' association. Returns `(∂a, ∂b, ∂c)` and `z̄` summed over rows.
+#[allow(clippy::type_complexity)]
+fn tile_template_vjp<S: Scalar<Real = f32>>(
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<f32>,
+    w: &[Complex<S>],
+) -> ((Vec<f32>, Vec<f32>, Vec<f32>), Complex<f32>) {
+    let (rows, k) = (a.len() / n, n - 1);
+    let (mut ga, mut gb, mut gc) = (
+        vec![0.0f32; rows * n],
+        vec![0.0; rows * k],
+        vec![0.0; rows * k],
+    );
+    let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, 8)];
+    let mut zt = Complex::new(0.0f32, 0.0);
+    for r in 0..rows {
+        let (ro, rk) = (r * n..(r + 1) * n, r * k..(r + 1) * k);
+        let g = VjpOut {
+            a: &mut ga[ro.clone()],
+            b: &mut gb[rk.clone()],
+            c: &mut gc[rk.clone()],
+        };
+        zt += tile_vjp::resolvent_vjp_tiled::<S, 8>(
+            &a[ro.clone()],
+            &b[rk.clone()],
+            &c[rk],
+            z,
+            &w[ro],
+            g,
+            &mut st,
+        )
+        .unwrap();
+    }
+    ((ga, gb, gc), zt)
+}
+
 fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64) {
     let bt = random(rows, n, Complex::new(0.2, 0.6), seed);
     let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0xabc);
@@ -672,30 +692,15 @@ fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64
     // to the scans' association): as accurate as the sequential path on random rows
     // (tests/resolvent.rs), but on an ill-conditioned row the two roundings differ by a few
     // times, and such a row dominates a batch norm.
-    let (mut ta, mut tb, mut tcc) = (vec![0.0f32; rows * n], vec![0.0f32; m], vec![0.0f32; m]);
-    let mut zt = Complex::new(0.0f32, 0.0);
-    if op == Op::Diag {
-        let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, 8)];
-        let (k, o) = (n - 1, n);
-        for r in 0..rows {
-            let g = VjpOut {
-                a: &mut ta[r * o..(r + 1) * o],
-                b: &mut tb[r * k..(r + 1) * k],
-                c: &mut tcc[r * k..(r + 1) * k],
-            };
-            let (ra, rb) = (r * o..(r + 1) * o, r * k..(r + 1) * k);
-            zt += tile_vjp::resolvent_vjp_tiled::<f32, 8>(
-                &a[ra.clone()],
-                &b[rb.clone()],
-                &c[rb],
-                zs,
-                &w32[ra],
-                g,
-                &mut st,
-            )
-            .unwrap();
-        }
-    }
+    let ((ta, tb, tcc), zt) = if op == Op::Diag {
+        tile_template_vjp(n, &a, &b, &c, zs, &w32)
+    } else {
+        let zero = vec![0.0f32; m];
+        (
+            (vec![0.0f32; rows * n], zero.clone(), zero),
+            Complex::new(0.0, 0.0),
+        )
+    };
     let got = gpu_vjp(gpu, op, sched, n, &a, &b, &c, zs, &w32).unwrap();
     let (kernel, threads) = gr::resolve_vjp_schedule::<f32>(gpu, op, rows, n, sched).unwrap();
     let tiled = kernel.contains("_tile");
