@@ -8,7 +8,7 @@
 
 use half::f16;
 use muse_core::resolvent::{self as rc, tile_vjp, Arg, Pivot, ResolventError, VjpOut};
-use muse_core::scalar::Scalar;
+use muse_core::scalar::{Real, Scalar};
 use muse_gpu::resolvent::{self as gr, Op, Schedule, System, VjpBuffers, Workspace};
 use muse_gpu::{Gpu, GpuError};
 use num_complex::Complex;
@@ -509,15 +509,7 @@ fn gpu_f16_vjp_matches_cpu_f16_path() {
             .collect();
         let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
         let z64 = Complex::new(zs.re as f64, zs.im as f64);
-        let m = rows * (n - 1);
-        let (mut ra, mut rb, mut rcc) = (vec![0.0; rows * n], vec![0.0; m], vec![0.0; m]);
-        let mut s64 = vec![Complex::new(0.0, 0.0); rc::resolvent_vjp_scratch(n)];
-        let g = VjpOut {
-            a: &mut ra,
-            b: &mut rb,
-            c: &mut rcc,
-        };
-        let zw = rc::resolvent_vjp_batch(n, &a64, &b64, &c64, z64, &w64, g, &mut s64).unwrap();
+        let ((ra, rb, rcc), zw) = cpu_vjp(Op::Diag, n, &a64, &b64, &c64, z64, &w64);
         let ((ta, tb, tcc), zt) = tile_template_vjp(n, &a, &b, &c, zs, &w);
         let (kernel, _) =
             gr::resolve_vjp_schedule::<f16>(&gpu, Op::Diag, rows, n, Schedule::Auto).unwrap();
@@ -604,6 +596,35 @@ fn gpu_vjp(
     })
 }
 
+/// The VJP of a batch (rows of order `n`) on the CPU by muse-core's sequential functions for
+/// storage `S` (f64 for the reference): `(∂a, ∂b, ∂c)` and `z̄` summed over rows.
+#[allow(clippy::type_complexity)]
+fn cpu_vjp<S: Scalar>(
+    op: Op,
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<S::Real>,
+    w: &[Complex<S>],
+) -> ((Vec<S::Real>, Vec<S::Real>, Vec<S::Real>), Complex<S::Real>) {
+    let m = b.len();
+    let zero = S::Real::ZERO;
+    let (mut ga, mut gb, mut gc) = (vec![zero; a.len()], vec![zero; m], vec![zero; m]);
+    let mut s = vec![Complex::new(zero, zero); rc::resolvent_vjp_scratch(n)];
+    let g = VjpOut {
+        a: &mut ga,
+        b: &mut gb,
+        c: &mut gc,
+    };
+    let zbar = match op {
+        Op::Diag => rc::resolvent_vjp_batch(n, a, b, c, z, w, g, &mut s),
+        Op::Causal => rc::causal_resolvent_vjp_batch(n, a, b, c, z, w, g, &mut s),
+    }
+    .unwrap();
+    ((ga, gb, gc), zbar)
+}
+
 /// The diagonal's VJP of a batch (rows of order `n`) by muse-core's one-thread tile template
 /// (`tile_vjp::resolvent_vjp_tiled` with tiles of 8, f32 compute): what the tile VJP kernel
 /// runs, up to the scans' association. Returns `(∂a, ∂b, ∂c)` and `z̄` summed over rows.
@@ -663,31 +684,9 @@ fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64
     let (a64, b64, c64) = (widen(&a), widen(&b), widen(&c));
     let m = rows * (n - 1);
     // f64 reference and CPU f32.
-    let (mut ra, mut rb, mut rcc) = (vec![0.0; rows * n], vec![0.0; m], vec![0.0; m]);
-    let mut s64 = vec![Complex::new(0.0, 0.0); rc::resolvent_vjp_scratch(n)];
-    let g = VjpOut {
-        a: &mut ra,
-        b: &mut rb,
-        c: &mut rcc,
-    };
-    let zw = match op {
-        Op::Diag => rc::resolvent_vjp_batch(n, &a64, &b64, &c64, bt.z, &w64, g, &mut s64),
-        Op::Causal => rc::causal_resolvent_vjp_batch(n, &a64, &b64, &c64, bt.z, &w64, g, &mut s64),
-    }
-    .unwrap();
-    let (mut ca, mut cb, mut ccc) = (vec![0.0f32; rows * n], vec![0.0f32; m], vec![0.0f32; m]);
-    let mut s32 = vec![Complex::new(0.0f32, 0.0); rc::resolvent_vjp_scratch(n)];
+    let ((ra, rb, rcc), zw) = cpu_vjp(op, n, &a64, &b64, &c64, bt.z, &w64);
     let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
-    let g = VjpOut {
-        a: &mut ca,
-        b: &mut cb,
-        c: &mut ccc,
-    };
-    let zc = match op {
-        Op::Diag => rc::resolvent_vjp_batch(n, &a, &b, &c, zs, &w32, g, &mut s32),
-        Op::Causal => rc::causal_resolvent_vjp_batch(n, &a, &b, &c, zs, &w32, g, &mut s32),
-    }
-    .unwrap();
+    let ((ca, cb, ccc), zc) = cpu_vjp(op, n, &a, &b, &c, zs, &w32);
     // CPU f32 by the tile template (muse-core `tile_vjp`, what the tile VJP kernel runs, up
     // to the scans' association): as accurate as the sequential path on random rows
     // (tests/resolvent.rs), but on an ill-conditioned row the two roundings differ by a few
