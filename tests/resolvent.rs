@@ -1366,10 +1366,26 @@ fn tile_transfers_match_the_slice_transfers() {
                     gp <= 1e-13 && gq <= 1e-13,
                     "{name} n={n} start={start}: {gp:e} {gq:e}"
                 );
+                // Both from one recurrence (the continuant identities).
+                let (tf, tb) = t.transfers(z);
+                let (gf, gb) = (scaled_gap(&tf.m, &p.m), scaled_gap(&tb.m, &q.m));
+                assert!(
+                    gf <= 1e-13 && gb <= 1e-13,
+                    "transfers {name} n={n} start={start}: {gf:e} {gb:e}"
+                );
+                if t.len == 0 {
+                    let id = chunked::Transfer::identity();
+                    assert_eq!((tf, tb), (id, id));
+                }
                 // Normalised (largest part in [1/2, 1)) although only every second step
                 // is: the warp scans rely on it.
                 if t.len > 0 {
-                    for m in [t.forward_transfer(z).m, t.backward_transfer(z).m] {
+                    for m in [
+                        t.forward_transfer(z).m,
+                        t.backward_transfer(z).m,
+                        tf.m,
+                        tb.m,
+                    ] {
                         assert!((0.5..1.0).contains(&max_part(&m)), "{name} {start}: {m:?}");
                     }
                 }

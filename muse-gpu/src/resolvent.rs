@@ -52,11 +52,12 @@
 //! then affine-map scans for the adjoint recurrences) and the thread-per-system kernels
 //! (muse-core's sequential O(N) VJP); the diagonal's VJP also has a tile kernel
 //! (`resolvent_vjp_tile8_*`, muse-core's [`tile_vjp`](muse_core::resolvent::tile_vjp): the
-//! forward tile scans, then each tile's two adjoint recurrences reduced to affine maps and
+//! forward tile scans, each tile's two transfers from one recurrence (`Tile::transfers`),
+//! then each tile's two adjoint recurrences reduced to affine maps and
 //! scanned by shuffles, the row staged in shared memory; a failing row is recomputed by the
 //! checked sequential VJP), which [`Schedule::Auto`] picks at every batch size for
-//! `n ≤ 4096` (H200, N = 4096, f32: B = 16 26.5 µs vs 74.4 µs shared-memory block; B = 16384
-//! 2.77 ms vs 22.1 ms thread per system).
+//! `n ≤ 4096` (H200, N = 4096, f32: B = 16 24.6 µs vs 74.4 µs shared-memory block; B = 16384
+//! 2.67 ms vs 22.1 ms thread per system).
 //!
 //! Two levels of API:
 //! - host slices in, `Vec` out: [`diag`], [`causal`], [`vjp`], [`causal_vjp`];

@@ -5,7 +5,8 @@
 //! row (`len ≤ L`, `L` a compile-time constant, so on a GPU the whole tile lives in
 //! registers once the loops are unrolled). The same three steps as [`super::chunked`]:
 //!
-//! 1. [`Tile::forward_transfer`] / [`Tile::backward_transfer`] reduce the tile to its
+//! 1. [`Tile::forward_transfer`] / [`Tile::backward_transfer`] (or both at once from one
+//!    recurrence, [`Tile::transfers`], which the VJP's tiles use) reduce the tile to its
 //!    normalised 2×2 [`Transfer`]s (the products `M_{e−1} ⋯ M_s` and `M′_s ⋯ M′_{e−1}`,
 //!    equal to [`Transfer::forward`] / [`Transfer::backward`] on the same range up to
 //!    rounding and scale whenever they are not NaN, see below; normalised after every
@@ -248,6 +249,46 @@ impl<R: Real, const L: usize> Tile<R, L> {
             normalised_fast(q.m)
         } else {
             q
+        }
+    }
+
+    /// Both transfers of the tile from one recurrence: [`Tile::forward_transfer`] and
+    /// [`Tile::backward_transfer`] up to rounding and scale (normalised, NaN as they are;
+    /// identities for an empty tile), for about the price of one.
+    ///
+    /// With `Δ(i, j)` the determinant of rows and columns `i ..= j` of `T − zI` (1 for an
+    /// empty range, `Δ(i, i−2) = 0`), the forward recurrence started with `k_{s−1} = −1`
+    /// gives `D = [[Δ(s, e−1), Δ(s+1, e−1)], [Δ(s, e−2), Δ(s+1, e−2)]]`, and the continuants
+    /// give both transfers from it:
+    ///
+    /// ```text
+    /// M_{e−1} ⋯ M_s     = D · diag(1, −k_{s−1}),
+    /// M′_s ⋯ M′_{e−1}   = Dᵀ · diag(1, −k_{e−1}),
+    /// ```
+    ///
+    /// each normalised afterwards (the scale of `D` cancels).
+    #[inline(always)]
+    pub fn transfers(&self, z: Complex<R>) -> (Transfer<R>, Transfer<R>) {
+        let d = Tile {
+            k_prev: -R::ONE,
+            ..*self
+        }
+        .forward_transfer(z);
+        // k_{e−1}: the tile's last element's (0 at the row's end).
+        let mut k_last = R::ZERO;
+        for j in 0..L {
+            if j < self.len {
+                k_last = self.k[j];
+            }
+        }
+        let [d0, d1, d2, d3] = d.m;
+        let scale = |x: Complex<R>, k: R| Complex::new(-(x.re * k), -(x.im * k));
+        let f = normalised_fast([d0, scale(d1, self.k_prev), d2, scale(d3, self.k_prev)]);
+        let b = normalised_fast([d0, scale(d2, k_last), d1, scale(d3, k_last)]);
+        if self.len == 0 {
+            (Transfer::identity(), Transfer::identity())
+        } else {
+            (f, b)
         }
     }
 

@@ -275,7 +275,7 @@ pub fn resolvent_vjp_tiled<S: Scalar, const L: usize>(
     for t in (0..tiles).rev() {
         scratch[5 * t] = u[0];
         scratch[5 * t + 1] = u[1];
-        u = apply(&tile(t).backward_transfer(z), u);
+        u = apply(&tile(t).transfers(z).1, u);
     }
     let mut chk = S::Real::ZERO;
     let mut v = initial_boundary::<S::Real>();
@@ -289,7 +289,7 @@ pub fn resolvent_vjp_tiled<S: Scalar, const L: usize>(
         scratch[5 * t + 3] = v[1];
         scratch[5 * t + 4] = sbar;
         sbar = smap.apply(sbar);
-        v = apply(&ti.forward_transfer(z), v);
+        v = apply(&ti.transfers(z).0, v);
     }
     let mut rbar = zero;
     let mut zbar = zero;

@@ -1422,9 +1422,13 @@ fn shfl_down_transfer(x: Transfer<f32>, d: u32) -> Transfer<f32> {
 /// Reduces `tile` to its forward and (unless `CAUSAL`) backward [`Transfer`]s and scans them
 /// across the warp: returns the lane's inclusive prefix `X = P_lane ⋯ P_0` and suffix
 /// `Y = Q_lane ⋯ Q_31`, and stores the warp's totals (lane 31's `X`, lane 0's `Y`) at
-/// `fwd_tot[w]`, `bwd_tot[w]`. Every lane of the warp must call it (the shuffles).
+/// `fwd_tot[w]`, `bwd_tot[w]`. With `JOINT` both transfers come from one recurrence
+/// (`Tile::transfers`): the tile VJP kernels (H200, session 8 run 2: VJP B16 26.2 → 24.4
+/// µs, B16384 2 767 → 2 677 µs). The forward tile and split kernels keep the two
+/// recurrences (tile8 B16384 928 → 937 µs with it, worst row 1.7e-5 → 3.7e-5; split4
+/// N8192 21.2 → 20.8 µs, within 2%). Every lane of the warp must call it (the shuffles).
 #[inline(always)]
-unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
+unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool, const JOINT: bool>(
     tile: &Tile<f32, L>,
     z: C32,
     lane: usize,
@@ -1432,11 +1436,12 @@ unsafe fn warp_scan_tile<const L: usize, const CAUSAL: bool>(
     fwd_tot: *mut Transfer<f32>,
     bwd_tot: *mut Transfer<f32>,
 ) -> (Transfer<f32>, Transfer<f32>) {
-    let mut x = tile.forward_transfer(z);
-    let mut y = if CAUSAL {
-        Transfer::identity()
+    let (mut x, mut y) = if CAUSAL {
+        (tile.forward_transfer(z), Transfer::identity())
+    } else if JOINT {
+        tile.transfers(z)
     } else {
-        tile.backward_transfer(z)
+        (tile.forward_transfer(z), tile.backward_transfer(z))
     };
     // Normalised at the third level only (muse-core's `compose_raw`): the tiles' transfers
     // have parts below 1, so the raw products stay below 8 before and after it, and every
@@ -1608,7 +1613,7 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     };
     thread::sync_threads();
     let tile = unsafe { staged_tile::<L>(n32, start as u32, sa, sk) };
-    let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL>(&tile, z, lane, w, fwd_tot, bwd_tot) };
+    let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
     }
@@ -2022,7 +2027,7 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     let start = t * L;
     let start32 = start as u32;
     let tile = unsafe { staged_vjp_tile::<L>(n32, start32, sa, sb, sc) };
-    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
+    let (x, y) = unsafe { warp_scan_tile::<L, false, true>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
     thread::sync_threads();
     unsafe {
         let ends = (initial_boundary(), initial_boundary());
@@ -2319,7 +2324,7 @@ unsafe fn split_generic<S: Scalar<Real = f32>, const L: usize>(
 
     let start = (seg * nt + t) * L;
     let tile = Tile::<f32, L>::load(ar, br, cr, start);
-    let (x, y) = unsafe { warp_scan_tile::<L, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
+    let (x, y) = unsafe { warp_scan_tile::<L, false, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     thread::sync_threads();
 
     if t == 0 {
