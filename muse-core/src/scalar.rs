@@ -109,6 +109,14 @@ pub trait Real:
     /// normal too; [`Real::NAN`] otherwise (all zero, a subnormal or huge maximum, ±∞, NaN).
     /// So `x · pow2_normaliser(xs)` is exactly `x.scalbn(−e)` or NaN.
     fn pow2_normaliser<const K: usize>(xs: [Self; K]) -> Self;
+    /// The balancing factor `2^{−e}` of two groups of magnitudes: the smallest `e` with
+    /// `|x| < 2^e` for `x` among `xs` and `x0`, and `|y| < 4^e` for `y` among `ys` and `y0`
+    /// (so `x · 2^{−e}` and `y · 4^{−e}` are below 1 in magnitude), found from the bit
+    /// patterns with no branch (subnormal parts count as 0, ∞ and NaN as huge); [`Real::NAN`]
+    /// when `e` falls outside `[−60, 60]` (then `2^{−2e}` might not be normal in f32).
+    /// Scaling a tridiagonal matrix's diagonal by it and its products `k = b·c` by its square
+    /// keeps the minors of a few steps in range.
+    fn pow2_balance<const K: usize>(xs: [Self; K], x0: Self, ys: [Self; K], y0: Self) -> Self;
 }
 
 macro_rules! impl_real {
@@ -243,6 +251,37 @@ macro_rules! impl_real {
                     }
                 } else {
                     ee - (<$t>::MAX_EXP - 2)
+                }
+            }
+            #[inline(always)]
+            fn pow2_balance<const K: usize>(
+                xs: [Self; K],
+                x0: Self,
+                ys: [Self; K],
+                y0: Self,
+            ) -> Self {
+                let mag = <$bt>::MAX >> 1;
+                let (mut mx, mut my) = (x0.to_bits() & mag, y0.to_bits() & mag);
+                #[allow(clippy::needless_range_loop)] // as `pow2_normaliser`
+                for i in 0..K {
+                    let (bx, by) = (xs[i].to_bits() & mag, ys[i].to_bits() & mag);
+                    mx = if bx > mx { bx } else { mx };
+                    my = if by > my { by } else { my };
+                }
+                // |x| < 2^{ee − (MAX_EXP − 2)} for the biased exponent `ee` of a normal x.
+                let bias = <$t>::MAX_EXP - 2;
+                let ex = (mx >> ($mant)) as i32 - bias;
+                let ey = (my >> ($mant)) as i32 - bias;
+                // 4^e > |y| ⇔ e ≥ ⌈ey/2⌉ (an arithmetic shift rounds towards −∞).
+                let ey2 = (ey + 1) >> 1;
+                let e = if ex > ey2 { ex } else { ey2 };
+                let s = <$t>::from_bits(((<$t>::MAX_EXP - 1 - e) as $bt) << ($mant));
+                #[allow(clippy::manual_range_contains)] // two comparisons, no range object
+                let fast = e >= -60 && e <= 60;
+                if fast {
+                    s
+                } else {
+                    <$t>::NAN
                 }
             }
             #[inline(always)]

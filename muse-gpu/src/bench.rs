@@ -173,6 +173,7 @@ impl BenchConfig {
             case(Diag, "f32", 16384, 4096, tile(8)),
             case(Diag, "f32", 16384, 4096, tile(16)),
             case(Diag, "f16", 16384, 4096, block),
+            case(Diag, "f16", 16384, 4096, tile(8)),
             case(Diag, "f16", 16384, 4096, tile(16)),
             case(Causal, "f32", 16384, 4096, tile(8)),
             case(Causal, "f32", 16384, 4096, tile(16)),

@@ -32,20 +32,22 @@
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
 //! [`Schedule::Auto`] picks, for the diagonal, the split kernel with 4 segments per row for
-//! rows of `N > 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel with
-//! `L = 8` (`L = 16` for rows too long for 8); for longer rows, and for the causal forward,
+//! rows of `N > 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel: with
+//! `L = 16` for f32 storage when the batch keeps two blocks on every SM (`rows ≥ 2·SMs`,
+//! `N ≥ 512`), with `L = 8` for fewer rows and f16 storage (`L = 16` for rows too long for
+//! 8); for longer rows, and for the causal forward,
 //! the shared-memory block
 //! kernel below [`ROWS_THRESHOLD`] systems (the diagonal's at every batch size; the
 //! thread-per-system kernels for the causal forward and the VJPs from [`ROWS_THRESHOLD`]
 //! systems on): for no more systems than SMs with [`SMEM_CHUNK`] elements per thread, up to
 //! the kernel's register limit; for more with [`BLOCK_CHUNK`] elements and at most
 //! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
-//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 8): B = 16,
-//! tile8 15.3 µs vs split4 16.6 µs vs tile16 19.3 µs vs shared-memory block 37.3 µs (512
-//! threads), and N = 8192: split4 20.9 µs vs tile8 21.5 µs; B = 16384, tile8 0.95 ms vs tile16
-//! 1.21 ms vs shared-memory block 3.85 ms vs thread per system 6.31 ms; causal B = 16384:
-//! tile8 0.77 ms, rows 2.93 ms, but the causal
-//! tiles' worst row (2.7e-4; 1.4e-4 at B = 16) is above the 1e-4 bound, so Auto leaves them
+//! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 10): B = 16,
+//! tile8 10.6 µs (split4 16.6 µs, shared-memory block 37.3 µs in round 8), and N = 8192:
+//! split kernel (4 segments) 20.5 µs; B = 16384, tile16 0.56 ms vs tile8 0.71 ms vs
+//! shared-memory block 3.85 ms vs thread per system 6.31 ms; causal B = 16384: tile8
+//! 0.48 ms, rows 2.93 ms, but the causal
+//! tiles' worst row (3.7e-4 with tiles of 8) is above the 1e-4 bound, so Auto leaves them
 //! out; VJP thread per system 21.6 ms vs 64-thread blocks 24.6 ms.
 //!
 //! The VJPs have the block kernels (muse-core's `chunked_vjp`: transfer scans for the ratios,
@@ -465,18 +467,20 @@ fn pick(
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
         // The diagonal. A few long rows (N > 4096, at most one row per 4 SMs): each row split
         // over 4 SMs. Up to N = 4096 one block per row is faster (H200, round 8: B = 16,
-        // N = 4096 tile8 15.3 µs vs split4 16.6 µs; N = 2048 13.9 vs 15.8). Otherwise tiles of 8
-        // (faster than 16 and than the block kernels at every measured batch size, H200:
-        // B = 16384 1.59 ms vs 2.24 (16) and 3.85 ms (shared-memory block)), of 16 for rows
-        // too long for 8, the block kernels beyond. Not the causal variant: its tile kernels
-        // are faster too (B = 16384: 1.43 ms vs 2.48 ms) but their worst row is 11–40× the
-        // CPU f32 path's (6.3e-4 at B = 16384, 1.6e-4 at B = 16), above the 1e-4 bound.
+        // N = 4096 tile8 15.3 µs vs split4 16.6 µs; N = 2048 13.9 vs 15.8). Otherwise tiles:
+        // of 16 for f32 storage when the batch keeps two blocks on every SM and a row fills
+        // a warp of them (half the warp scans per element: H200, session 9, N = 4096,
+        // B = 16384: tile16 558 µs vs tile8 709 µs), of 8 for fewer rows (the shorter chains
+        // per thread: B = 16 tile8 10.6 µs) and f16 storage, of 16 for rows too long for 8,
+        // the block kernels beyond. Not the causal variant: its tile kernels are faster too
+        // but their worst row is above the 1e-4 bound (3.7e-4 at B = 16384).
         if n >= SPLIT_MIN_N && rows * SPLIT_SEGS as usize <= gpu.sm_count() {
             if let Ok(p) = pick_split(gpu, op, dtype, rows, n, SPLIT_SEGS) {
                 return Ok(p);
             }
         }
-        let lens = [8, 16];
+        let many = dtype == 0 && rows >= 2 * gpu.sm_count() && n >= 16 * 32;
+        let lens = if many { [16, 8] } else { [8, 16] };
         for len in lens {
             if let Ok(p) = pick_tile(gpu, op, dtype, n, len) {
                 return Ok(p);

@@ -399,6 +399,9 @@ fn gpu_diag_f32_matches_f64_reference_on_random_nonsymmetric_systems() {
         // segments per row) for a few long rows.
         (16, 4096, Schedule::Auto),
         (3, 5003, Schedule::Auto),
+        // Auto with two rows per SM or more: tiles of 16 (f32), full and ragged rows.
+        (300, 4096, Schedule::Auto),
+        (300, 1000, Schedule::Auto),
         (4100, 33, Schedule::Block { threads: Some(64) }),
         // Shared-memory kernel with r, s in global scratch (more rows than SMs). (A row too
         // long for shared memory: see the well-conditioned test; random rows that long are

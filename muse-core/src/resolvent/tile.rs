@@ -9,34 +9,36 @@
 //!    recurrence, [`Tile::transfers`], which the VJP's tiles use) reduce the tile to its
 //!    normalised 2×2 [`Transfer`]s (the products `M_{e−1} ⋯ M_s` and `M′_s ⋯ M′_{e−1}`,
 //!    equal to [`Transfer::forward`] / [`Transfer::backward`] on the same range up to
-//!    rounding and scale whenever they are not NaN, see below; normalised after every
-//!    second step and at the end, which changes only the scale of the steps between);
+//!    rounding and scale whenever they are not NaN, see below). They run on the tile's
+//!    matrix *balanced* by a power of two `σ` ([`Tile::balance`]: `|σα_i| < 2`,
+//!    `|σ²k_i| < 1`, an exact scaling), so that a tile of up to 16 steps needs no
+//!    normalisation inside, and are scaled back and normalised at the end;
 //! 2. the caller combines the transfers of all tiles of the row (any associative scan, with
 //!    [`compose`], or [`compose_raw`] at the levels it does not normalise) into each tile's
 //!    boundary vectors `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]` ([`apply`]);
-//! 3. [`Tile::diag`] runs the leading ratios `r_i` up the tile from `v` (kept in a local
-//!    array), then the trailing recurrence down from `u`, emitting
-//!    `g_i = 1/(r_i − t_i)`, `t_i = k_i/s_{i+1}` (the form of the [module docs](super)),
-//!    or [`Tile::causal`] emits `1/r_i`.
+//! 3. [`Tile::diag`] runs the leading minors up the tile from `v` and the trailing ones down
+//!    from `u` (balanced as the transfers) and emits `G_ii = θ_iψ_i/θ_N` with one
+//!    reciprocal per tile (the form of the [module docs](super)), or [`Tile::causal`] runs
+//!    the leading ratios `r_i` from `v` and emits `1/r_i`.
 //!
 //! Like the single-row fast path ([`super::resolvent_diag`]) nothing is checked inside the
-//! loops, and nothing branches: the normalisations scale by the power of two found from the
-//! bit patterns ([`Real::pow2_normaliser`]) and the reciprocals are [`recip_fast`] (on the
-//! GPU through [`Real::recip_normal`], the division without its range branch), both
-//! exact where the checked functions take their common path and NaN elsewhere (a largest
-//! part that is zero, subnormal, huge or not finite; a pivot whose `|·|²` leaves
-//! `[2⁻¹¹⁹, 2¹²⁰]` in `f32`). The products and pivots use fused multiply-adds
-//! ([`Real::mul_add`]: one instruction on the GPU), so they round differently from the
-//! slice functions of [`super::chunked`] (one rounding per part instead of two or three),
-//! and identically on the CPU and the GPU. NaN spreads to every later boundary and pivot, so the
-//! finishing functions return an accumulator that is `0` when every pivot `r_i`, `s_i` and
-//! every stored output is finite, and NaN otherwise (also for a zero pivot, and for
-//! non-finite inputs, which reach some pivot). A row with a non-zero
-//! accumulator must be recomputed by a checked path ([`super::resolvent_diag`],
-//! [`super::causal_resolvent`]), which reports the first failure or, for the rare finite
-//! overflow of a sum, returns the values. [`resolvent_diag_tiled`] is the whole scheme on
-//! one thread, the template of `muse-gpu`'s tile kernels (one tile per GPU thread, warp
-//! shuffles for the scan).
+//! loops, and nothing branches: the normalisations and balancing scale by powers of two
+//! found from the bit patterns ([`Real::pow2_normaliser`], [`Real::pow2_balance`]) and the
+//! reciprocals are [`recip_fast`] (on the GPU through [`Real::recip_normal`], the division
+//! without its range branch), both exact where the checked functions take their common path
+//! and NaN elsewhere (a largest part that is zero, subnormal, huge or not finite; a pivot
+//! whose `|·|²` leaves `[2⁻¹¹⁹, 2¹²⁰]` in `f32`; entries beyond `2^{±60}`). The products,
+//! minors and pivots use fused multiply-adds ([`Real::mul_add`]: one instruction on the
+//! GPU), so they round differently from the slice functions of [`super::chunked`] (one
+//! rounding per part instead of two or three), and identically on the CPU and the GPU. NaN
+//! spreads to every later boundary, minor and pivot, so the finishing functions return an
+//! accumulator that is `0` when every minor or pivot and every stored output is finite (and
+//! no minor is zero or subnormal), and NaN otherwise (also for non-finite inputs, which
+//! reach some minor or pivot). A row with a non-zero accumulator must be recomputed by a
+//! checked path ([`super::resolvent_diag`], [`super::causal_resolvent`]), which reports the
+//! first failure or, for the rare finite overflow of a sum, returns the values.
+//! [`resolvent_diag_tiled`] is the whole scheme on one thread, the template of
+//! `muse-gpu`'s tile kernels (one tile per GPU thread, warp shuffles for the scan).
 //!
 //! ```
 //! use muse_core::resolvent::{resolvent_diag, resolvent_diag_scratch, tile};
@@ -97,6 +99,38 @@ fn dot2<R: Real>(a: Complex<R>, e: Complex<R>, b: Complex<R>, g: Complex<R>) -> 
     )
 }
 
+/// `a·b` by fused multiply-adds ([`Real::mul_add`]).
+#[inline(always)]
+fn mul<R: Real>(a: Complex<R>, b: Complex<R>) -> Complex<R> {
+    Complex::new(
+        a.re.mul_add(b.re, -(a.im * b.im)),
+        a.re.mul_add(b.im, a.im * b.re),
+    )
+}
+
+/// The smaller of `m` and `|x.re| + |x.im|` (a NaN part leaves `m`: NaN reaches the outputs).
+#[inline(always)]
+fn least<R: Real>(m: R, x: Complex<R>) -> R {
+    let s = x.re.abs() + x.im.abs();
+    if s < m {
+        s
+    } else {
+        m
+    }
+}
+
+/// The boundary `[σ·v_0; v_1]` of the matrix balanced by `σ` (see [`Tile::diag`]),
+/// normalised again (boundaries are defined up to scale): NaN as [`apply`].
+#[inline(always)]
+fn balanced<R: Real>(v: Boundary<R>, sg: R) -> Boundary<R> {
+    let w0 = Complex::new(v[0].re * sg, v[0].im * sg);
+    let s = R::pow2_normaliser([w0.re, w0.im, v[1].re, v[1].im]);
+    [
+        Complex::new(w0.re * s, w0.im * s),
+        Complex::new(v[1].re * s, v[1].im * s),
+    ]
+}
+
 /// `x − w·k` (`k` real) by fused multiply-adds: a pivot `α − k/r_prev` from `w = 1/r_prev`.
 #[inline(always)]
 pub(super) fn sub_scaled<R: Real>(x: Complex<R>, w: Complex<R>, k: R) -> Complex<R> {
@@ -115,20 +149,33 @@ fn push_left_raw<R: Real>(p: Transfer<R>, al: Complex<R>, k: R) -> [Complex<R>; 
     ]
 }
 
-/// Step `j` of a tile's transfer: [`push_left_raw`], normalised ([`normalised_fast`]) after
-/// every second step (odd `j`). Scaling by a power of two commutes with the rounding of
-/// every later product while no part leaves the normal range, so skipping every other
-/// normalisation changes nothing but the scale; a part that over- or underflows meanwhile
-/// makes the next normalisation NaN (the checked path's cue) or is below `2^{MIN_EXP}`
-/// relative to the largest (a norm-wise error far below rounding).
+/// Step `j` of a balanced tile's transfer: [`push_left_raw`], normalised
+/// ([`normalised_fast`]) after every sixteenth step. With the coefficients balanced
+/// ([`Tile::balance`]: `|σα| < 2`, `|σ²k| < 1`) each step grows the parts at most threefold,
+/// so sixteen steps stay below `2^26`; scaling by a power of two commutes with the rounding
+/// of every later product while no part leaves the normal range, so the skipped
+/// normalisations change nothing but the scale (a part that over- or underflows makes the
+/// next normalisation NaN, the checked path's cue, or is below `2^{MIN_EXP}` relative to the
+/// largest: a norm-wise error far below rounding).
 #[inline(always)]
 fn push_left_step<R: Real>(p: Transfer<R>, al: Complex<R>, k: R, j: usize) -> Transfer<R> {
     let m = push_left_raw(p, al, k);
-    if j % 2 == 1 {
+    if j % 16 == 15 {
         normalised_fast(m)
     } else {
         Transfer { m }
     }
+}
+
+/// The transfer `P` of a tile from the product `P′` of its balanced steps
+/// `M′_j = [[σα_j, −σ²k], [1, 0]] = σ·D M_j D⁻¹`, `D = diag(1, 1/σ)`: `P ∝ D⁻¹ P′ D`, i.e.
+/// `[[σp′₀₀, p′₀₁], [σ²p′₁₀, σp′₁₁]]` up to scale, normalised (exact powers of two, so the
+/// same rounding as the unbalanced product).
+#[inline(always)]
+fn unbalanced<R: Real>(p: Transfer<R>, sg: R) -> Transfer<R> {
+    let [p0, p1, p2, p3] = p.m;
+    let sc = |x: Complex<R>, f: R| Complex::new(x.re * f, x.im * f);
+    normalised_fast([sc(p0, sg), p1, sc(p2, sg * sg), sc(p3, sg)])
 }
 
 /// "`first`, then `next`": the normalised product `next · first`, as [`Transfer::then`] but
@@ -213,42 +260,61 @@ impl<R: Real, const L: usize> Tile<R, L> {
         t
     }
 
+    /// The balancing factor `σ` of the tile, a power of two: [`Real::pow2_balance`] of its
+    /// `a_i` (with `|z|`) and `k_i` (with `k_{s−1}`), so that `|σα_i| < 2` and `|σ²k_i| < 1`
+    /// (NaN for entries beyond `2^{±60}`, or non-finite ones: the checked path's cue).
+    /// The transfers and [`Tile::diag`] run on the tile's matrix scaled by it (exactly).
+    #[inline(always)]
+    pub fn balance(&self, z: Complex<R>) -> R {
+        R::pow2_balance(self.a, z.re.abs() + z.im.abs(), self.k, self.k_prev)
+    }
+
+    /// `σα_j = σa_j − σz`: exact scalings, and one rounding as `α_j` has.
+    #[inline(always)]
+    fn alpha_balanced(&self, j: usize, z: Complex<R>, sg: R) -> Complex<R> {
+        Complex::new(self.a[j].mul_add(sg, -(z.re * sg)), -(z.im * sg))
+    }
+
     /// The forward transfer `M_{e−1} ⋯ M_s` of the tile: [`Transfer::forward`] on the same
     /// range up to rounding and scale, or NaN (see the module docs; identity for an empty
-    /// tile).
+    /// tile). Computed from the balanced steps (`σα_j`, `σ²k_j`, scaled back at the end), which
+    /// need no normalisation inside a tile of up to 16.
     #[inline(always)]
     pub fn forward_transfer(&self, z: Complex<R>) -> Transfer<R> {
+        let sg = self.balance(z);
+        let sg2 = sg * sg;
         let mut p = Transfer::identity();
-        let mut kp = self.k_prev;
+        let mut kp = self.k_prev * sg2;
         for j in 0..L {
             if j < self.len {
-                p = push_left_step(p, alpha(self.a[j], z), kp, j);
-                kp = self.k[j];
+                p = push_left_step(p, self.alpha_balanced(j, z, sg), kp, j);
+                kp = self.k[j] * sg2;
             }
         }
-        // The last step `len − 1` was normalised when it was odd.
-        if self.len % 2 == 1 {
-            normalised_fast(p.m)
+        if self.len == 0 {
+            Transfer::identity()
         } else {
-            p
+            unbalanced(p, sg)
         }
     }
 
     /// The reverse transfer `M′_s ⋯ M′_{e−1}` of the tile: [`Transfer::backward`] on the
-    /// same range up to rounding and scale, or NaN (identity for an empty tile).
+    /// same range up to rounding and scale, or NaN (identity for an empty tile); balanced as
+    /// [`Tile::forward_transfer`].
     #[inline(always)]
     pub fn backward_transfer(&self, z: Complex<R>) -> Transfer<R> {
+        let sg = self.balance(z);
+        let sg2 = sg * sg;
         let mut q = Transfer::identity();
         for j in (0..L).rev() {
             if j < self.len {
-                q = push_left_step(q, alpha(self.a[j], z), self.k[j], L - 1 - j);
+                q = push_left_step(q, self.alpha_balanced(j, z, sg), self.k[j] * sg2, L - 1 - j);
             }
         }
-        // The last step (`j = 0`, numbered `L − 1`) was normalised when `L` is even.
-        if L % 2 == 1 {
-            normalised_fast(q.m)
+        if self.len == 0 {
+            Transfer::identity()
         } else {
-            q
+            unbalanced(q, sg)
         }
     }
 
@@ -317,9 +383,31 @@ impl<R: Real, const L: usize> Tile<R, L> {
 
     /// `out[j] = [(T − zI)⁻¹]_ii`, `i = start + j`, `j < len` (the rest of `out` is left
     /// alone), from the tile's boundaries `v ∝ [θ_s; θ_{s−1}]` and `u ∝ [ψ_{e−1}; ψ_e]`.
-    /// Returns the accumulator: `0` when every pivot and stored output is finite (then
-    /// `out` holds the result), otherwise NaN or ±∞ (then the row must be recomputed by a
-    /// checked path).
+    /// Returns the accumulator: `0` when every minor and stored output is finite and no
+    /// minor is zero (then `out` holds the result), otherwise NaN or ±∞ (then the row must
+    /// be recomputed by a checked path).
+    ///
+    /// From the minors themselves, with no division inside the tile: the leading minors
+    /// `θ_{s+1} … θ_e` run up the tile from `v` and the trailing ones `ψ_{e−2} … ψ_{s−1}` down
+    /// it from `u` (the three-term recurrences of the [module docs](super)), each scaled as
+    /// its boundary is, and Cramer's rule gives
+    ///
+    /// ```text
+    /// G_ii = θ_i ψ_i / θ_N,   θ_N = θ_e ψ_{e−1} − k_{e−1} θ_{e−1} ψ_e
+    /// ```
+    ///
+    /// (the determinant split after row `e − 1`; the scales of `v` and `u` cancel): one
+    /// reciprocal per tile instead of three per element, and two dependent fused
+    /// multiply-adds per step instead of a reciprocal.
+    ///
+    /// The minors run for the tile's matrix balanced by a power of two `σ`
+    /// ([`Tile::balance`]: `|σα_i| < 2` and `|σ²k_i| < 1`, so each step grows them at most
+    /// threefold — the minors of `σA` are those of `A` scaled by powers of `σ`,
+    /// exactly, and `G = σ · (σA)⁻¹`). Whatever the scale of the entries, the minors then stay
+    /// within `2^{±60}` unless the tile's own entries span many orders of magnitude; an
+    /// overflow, a zero or subnormal minor (a singular minor of `A`, or such a span) makes the
+    /// accumulator NaN and the row takes the checked path.
+    #[allow(clippy::needless_range_loop)] // as `leading`: indexed loops keep the arrays in registers
     #[inline(always)]
     pub fn diag<S: Scalar<Real = R>>(
         &self,
@@ -329,21 +417,57 @@ impl<R: Real, const L: usize> Tile<R, L> {
         out: &mut [Complex<S>; L],
     ) -> R {
         let zero = Complex::new(R::ZERO, R::ZERO);
-        let mut r = [zero; L];
-        let mut chk = self.leading(z, v, &mut r);
-        // s_e enters only through k_{e−1}/s_e = k_{e−1}·u1/u0.
-        let mut inv = u[1] * recip_fast(u[0]);
-        for j in (0..L).rev() {
+        let sg = self.balance(z);
+        let sg2 = sg * sg;
+        let al = |j: usize| self.alpha_balanced(j, z, sg);
+        // θ_{s+j}, the leading minors at the tile's elements (σ-balanced: the boundaries of
+        // σA are `[σv_0; v_1]` and `[σu_0; u_1]`, up to scale).
+        let mut th = [zero; L];
+        let [mut t1, mut t0] = balanced(v, sg);
+        let mut kp = self.k_prev * sg2;
+        // The smallest `|re| + |im|` of a computed minor: zero for a singular minor.
+        let mut small = R::MAX;
+        for j in 0..L {
             if j < self.len {
-                // t = k_j/s_{j+1} = inv·k_j, subtracted from α_j and from r_j.
-                let s = sub_scaled(alpha(self.a[j], z), inv, self.k[j]);
-                let o = narrow::<S>(recip_fast(sub_scaled(r[j], inv, self.k[j])));
-                out[j] = o;
-                chk += sum_parts(s) + sum_parts(widen(o));
-                inv = recip_fast(s);
+                th[j] = t1;
+                // θ_{i+1} = α_i θ_i − k_{i−1} θ_{i−1}
+                let next = mul_sub_real(al(j), t1, t0, kp);
+                small = least(small, next);
+                t0 = t1;
+                t1 = next;
+                kp = self.k[j] * sg2;
             }
         }
-        finite_flag(chk)
+        // θ_N up to the scales of `v` and `u` (`kp = σ²k_{e−1}`, 0 at the row's end), then
+        // `σu / θ_N`: the trailing minors below come out divided by θ_N, times σ for
+        // `G = σ · (σA)⁻¹`.
+        let [u0, u1] = balanced(u, sg);
+        let det = mul_sub_real(t1, u0, mul(t0, u1), kp);
+        // In a tile balanced by one large entry the minors can shrink by many orders of
+        // magnitude, taking θ_N below `recip_fast`'s range: scale it by a power of two
+        // first (exact; zero or non-finite gives NaN) and the reciprocal back.
+        let sd = R::pow2_normaliser([det.re, det.im]);
+        let inv = recip_fast(Complex::new(det.re * sd, det.im * sd));
+        let inv = Complex::new(inv.re * sd * sg, inv.im * sd * sg);
+        let (mut p0, mut p1) = (mul(u0, inv), mul(u1, inv));
+        let mut chk = R::ZERO;
+        for j in (0..L).rev() {
+            if j < self.len {
+                let o = narrow::<S>(mul(th[j], p0));
+                out[j] = o;
+                chk += sum_parts(widen(o));
+                // ψ_{i−1} = α_i ψ_i − k_i ψ_{i+1}
+                let prev = mul_sub_real(al(j), p0, p1, self.k[j] * sg2);
+                small = least(small, prev);
+                p1 = p0;
+                p0 = prev;
+            }
+        }
+        if small >= R::MIN_POSITIVE {
+            finite_flag(chk)
+        } else {
+            R::NAN
+        }
     }
 
     /// `out[j] = 1/r_i` (the causal resolvent), `i = start + j`, `j < len`, from the

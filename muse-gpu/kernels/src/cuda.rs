@@ -70,6 +70,83 @@ pub mod shared {
         }
         p as *mut T
     }
+
+    /// The address of the block's dynamic shared memory in the `.shared` window (32 bits:
+    /// offsets from it take 32-bit arithmetic, where generic pointers take 64-bit).
+    #[inline(always)]
+    pub fn dynamic_shared_addr() -> u32 {
+        let a: u32;
+        // SAFETY: reads the address of the module's shared-memory symbol (no memory access).
+        unsafe {
+            core::arch::asm!(
+                "mov.u32 {a}, muse_dynamic_smem;",
+                a = out(reg32) a,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        a
+    }
+
+    /// Reads the `T` (4 or 8 bytes) at the shared address `addr` (`ld.shared`).
+    ///
+    /// # Safety
+    /// `addr` is a shared address inside the launch's dynamic shared memory, aligned to the
+    /// size of `T`, holding an initialised `T`.
+    #[inline(always)]
+    pub unsafe fn load<T: Copy>(addr: u32) -> T {
+        const { assert!(matches!(core::mem::size_of::<T>(), 4 | 8)) };
+        // SAFETY: the caller's contract; `T` is 4 or 8 bytes (checked above).
+        unsafe {
+            if const { core::mem::size_of::<T>() == 8 } {
+                let v: u64;
+                core::arch::asm!(
+                    "ld.shared.u64 {v}, [{a}];",
+                    v = out(reg64) v,
+                    a = in(reg32) addr,
+                    options(readonly, nostack, preserves_flags)
+                );
+                core::mem::transmute_copy(&v)
+            } else {
+                let v: u32;
+                core::arch::asm!(
+                    "ld.shared.u32 {v}, [{a}];",
+                    v = out(reg32) v,
+                    a = in(reg32) addr,
+                    options(readonly, nostack, preserves_flags)
+                );
+                core::mem::transmute_copy(&v)
+            }
+        }
+    }
+
+    /// Writes `v` (4 or 8 bytes) at the shared address `addr` (`st.shared`).
+    ///
+    /// # Safety
+    /// As [`load`], for a write.
+    #[inline(always)]
+    pub unsafe fn store<T: Copy>(addr: u32, v: T) {
+        const { assert!(matches!(core::mem::size_of::<T>(), 4 | 8)) };
+        // SAFETY: the caller's contract; `T` is 4 or 8 bytes (checked above).
+        unsafe {
+            if const { core::mem::size_of::<T>() == 8 } {
+                let v: u64 = core::mem::transmute_copy(&v);
+                core::arch::asm!(
+                    "st.shared.u64 [{a}], {v};",
+                    v = in(reg64) v,
+                    a = in(reg32) addr,
+                    options(nostack, preserves_flags)
+                );
+            } else {
+                let v: u32 = core::mem::transmute_copy(&v);
+                core::arch::asm!(
+                    "st.shared.u32 [{a}], {v};",
+                    v = in(reg32) v,
+                    a = in(reg32) addr,
+                    options(nostack, preserves_flags)
+                );
+            }
+        }
+    }
 }
 
 /// Warp shuffles (cuda_std's `warp` module): `shfl.sync` over the full warp. Every lane of
@@ -149,6 +226,36 @@ pub mod mem {
                 p = in(reg64) p as u64,
                 options(nostack, readonly, preserves_flags)
             );
+        }
+    }
+
+    /// Writes `v` (4 or 8 bytes) to global memory at `p` in one store (`st.global`), where a
+    /// plain write of a `Complex<f32>` (4-byte aligned to Rust) takes two.
+    ///
+    /// # Safety
+    /// `p` is a valid global address for a `T`, aligned to the size of `T`.
+    #[inline(always)]
+    pub unsafe fn store_global<T: Copy>(p: *mut T, v: T) {
+        const { assert!(matches!(core::mem::size_of::<T>(), 4 | 8)) };
+        // SAFETY: the caller's contract; `T` is 4 or 8 bytes (checked above).
+        unsafe {
+            if const { core::mem::size_of::<T>() == 8 } {
+                let v: u64 = core::mem::transmute_copy(&v);
+                core::arch::asm!(
+                    "{{ .reg .u64 g; cvta.to.global.u64 g, {p}; st.global.u64 [g], {v}; }}",
+                    p = in(reg64) p as u64,
+                    v = in(reg64) v,
+                    options(nostack, preserves_flags)
+                );
+            } else {
+                let v: u32 = core::mem::transmute_copy(&v);
+                core::arch::asm!(
+                    "{{ .reg .u64 g; cvta.to.global.u64 g, {p}; st.global.u32 [g], {v}; }}",
+                    p = in(reg64) p as u64,
+                    v = in(reg32) v,
+                    options(nostack, preserves_flags)
+                );
+            }
         }
     }
 

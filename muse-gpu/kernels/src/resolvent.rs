@@ -1271,20 +1271,22 @@ pub const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
 }
 
 /// Copies a row's `a` and `k_i = b_i c_i` (0 at the row's last element) into the staged
-/// arrays `sa`, `sk` ([`swizzle`]d): thread `t` of `nt` loads the elements `t + q·nt`, so
-/// every warp reads consecutive addresses. The caller synchronises before reading them.
+/// arrays at the shared addresses `sa`, `sk` ([`swizzle`]d): thread `t` of `nt` loads the
+/// elements `t + q·nt`, so every warp reads consecutive addresses. The caller synchronises
+/// before reading them. `FULL`: `n = nt·L`, so every element the thread loads exists (no
+/// bound checks).
 ///
 /// # Safety
-/// `a` holds `n` and `b`, `c` hold `n − 1` elements, `nt·L ≥ n`, and `sa`, `sk` hold
-/// `nt·L` f32 each.
+/// `a` holds `n` and `b`, `c` hold `n − 1` elements, `nt·L ≥ n` (`= n` if `FULL`), and
+/// `sa`, `sk` are 4-byte aligned shared addresses of `nt·L` f32 each.
 #[inline(always)]
-unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize>(
+unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize, const FULL: bool>(
     (a, b, c): (*const S, *const S, *const S),
     n: u32,
     t: u32,
     nt: u32,
-    sa: *mut f32,
-    sk: *mut f32,
+    sa: u32,
+    sk: u32,
 ) {
     // Up to 8 elements' loads in flight per thread, then their stores (more would cost the
     // tile16 kernels registers).
@@ -1295,7 +1297,7 @@ unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize>(
         let mut vk = [0.0f32; B];
         for (q, (x, y)) in va.iter_mut().zip(&mut vk).enumerate() {
             let i = t + (q0 + q) as u32 * nt;
-            if q0 + q < L && i < n {
+            if q0 + q < L && (FULL || i < n) {
                 let ii = i as usize;
                 // SAFETY: `i < n` (and `i < n − 1` for `b`, `c`).
                 unsafe {
@@ -1308,12 +1310,12 @@ unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize>(
         }
         for (q, (x, y)) in va.iter().zip(&vk).enumerate() {
             let i = t + (q0 + q) as u32 * nt;
-            if q0 + q < L && i < n {
-                let s = swizzle::<L>(i, 1);
+            if q0 + q < L && (FULL || i < n) {
+                let s = 4 * swizzle::<L>(i, 1) as u32;
                 // SAFETY: `i < n ≤ nt·L`, the arrays' length.
                 unsafe {
-                    *sa.add(s) = *x;
-                    *sk.add(s) = *y;
+                    shared::store(sa + s, *x);
+                    shared::store(sk + s, *y);
                 }
             }
         }
@@ -1327,12 +1329,7 @@ unsafe fn stage_tiles<S: Scalar<Real = f32>, const L: usize>(
 /// # Safety
 /// As [`stage_tiles`], after a barrier.
 #[inline(always)]
-unsafe fn staged_tile<const L: usize>(
-    n: u32,
-    start: u32,
-    sa: *const f32,
-    sk: *const f32,
-) -> Tile<f32, L> {
+unsafe fn staged_tile<const L: usize>(n: u32, start: u32, sa: u32, sk: u32) -> Tile<f32, L> {
     let len = n.saturating_sub(start).min(L as u32);
     let mut tile = Tile {
         a: [0.0; L],
@@ -1342,61 +1339,68 @@ unsafe fn staged_tile<const L: usize>(
     };
     if len > 0 && start > 0 {
         // SAFETY: element `start − 1 < n` was staged.
-        tile.k_prev = unsafe { *sk.add(swizzle::<L>(start - 1, 1)) };
+        tile.k_prev = unsafe { shared::load(sk + 4 * swizzle::<L>(start - 1, 1) as u32) };
     }
     for j in 0..L {
         if (j as u32) < len {
-            let s = swizzle::<L>(start + j as u32, 1);
+            let s = 4 * swizzle::<L>(start + j as u32, 1) as u32;
             // SAFETY: `start + j < n` was staged.
             unsafe {
-                tile.a[j] = *sa.add(s);
-                tile.k[j] = *sk.add(s);
+                tile.a[j] = shared::load(sa + s);
+                tile.k[j] = shared::load(sk + s);
             }
         }
     }
     tile
 }
 
-/// Stores the tile's `len` outputs (elements `start ..`) in the staged output array `so`
-/// ([`swizzle`]d); [`copy_out`] writes them to global memory after a barrier.
+/// Stores the tile's `len` outputs (elements `start ..`) in the staged output array at the
+/// shared address `so` ([`swizzle`]d); [`copy_out`] writes them to global memory after a
+/// barrier.
 ///
 /// # Safety
-/// `so` holds `nt·L` elements and `start + len ≤ n ≤ nt·L`.
+/// `so` is a shared address of `nt·L` elements, aligned to their size, and
+/// `start + len ≤ n ≤ nt·L`.
 #[inline(always)]
-unsafe fn stage_out<S: Copy, const L: usize>(
-    o: &[Complex<S>; L],
-    len: usize,
-    start: u32,
-    so: *mut Complex<S>,
-) {
-    let words = (core::mem::size_of::<Complex<S>>() / 4) as u32;
+unsafe fn stage_out<S: Copy, const L: usize>(o: &[Complex<S>; L], len: usize, start: u32, so: u32) {
+    let bytes = core::mem::size_of::<Complex<S>>() as u32;
     for (j, &oj) in o.iter().enumerate() {
         if j < len {
             // SAFETY: `start + j < n`, within the staging area.
-            unsafe { *so.add(swizzle::<L>(start + j as u32, words)) = oj };
+            unsafe {
+                shared::store(
+                    so + bytes * swizzle::<L>(start + j as u32, bytes / 4) as u32,
+                    oj,
+                )
+            };
         }
     }
 }
 
 /// Writes the staged outputs to the row `out` (`n` elements), thread `t` of `nt` storing
-/// the elements `t + q·nt`: consecutive addresses per warp.
+/// the elements `t + q·nt`: consecutive addresses per warp (`FULL`: `n = nt·L`, no bound
+/// checks), one store per element.
 ///
 /// # Safety
-/// Every element below `n` was staged by [`stage_out`], and a barrier separates them.
+/// Every element below `n` was staged by [`stage_out`], and a barrier separates them; `out`
+/// is a global address aligned to the size of `Complex<S>` (the host's allocations are).
 #[inline(always)]
-unsafe fn copy_out<S: Copy, const L: usize>(
-    so: *const Complex<S>,
+unsafe fn copy_out<S: Copy, const L: usize, const FULL: bool>(
+    so: u32,
     out: *mut Complex<S>,
     n: u32,
     t: u32,
     nt: u32,
 ) {
-    let words = (core::mem::size_of::<Complex<S>>() / 4) as u32;
+    let bytes = core::mem::size_of::<Complex<S>>() as u32;
     for q in 0..L {
         let i = t + q as u32 * nt;
-        if i < n {
+        if FULL || i < n {
             // SAFETY: `i < n`, staged, and `out` holds `n` elements.
-            unsafe { *out.add(i as usize) = *so.add(swizzle::<L>(i, words)) };
+            unsafe {
+                let v: Complex<S> = shared::load(so + bytes * swizzle::<L>(i, bytes / 4) as u32);
+                mem::store_global(out.add(i as usize), v);
+            }
         }
     }
 }
@@ -1571,7 +1575,6 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     }
     let nt = thread::block_dim_x() as usize; // a multiple of 32 (the host's rule)
     let t = thread::thread_idx_x() as usize;
-    let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
     let m = n - 1; // the host never launches n == 0
 
     // SAFETY: sizes are checked by the host (`rows × n`, `rows × (n − 1)`), and the dynamic
@@ -1579,14 +1582,8 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
     let (ar, br, cr) = unsafe { (row_of(a, row, n), row_of(b, row, m), row_of(c, row, m)) };
     let out = unsafe { row_of_mut(out, row, n) };
     let sm: *mut u8 = shared::dynamic_shared_mem();
-    let fwd_tot = sm as *mut Transfer<f32>;
-    let bwd_tot = unsafe { fwd_tot.add(nw) };
-    let fail = unsafe { sm.add(128 * nw) } as *mut u32;
-    // The staging area (`tile_staging_bytes`): `a` and `k` as f32, then the outputs.
-    let stage = unsafe { sm.add(128 * nw + 16) };
-    let (sa, sk) = (stage as *mut f32, unsafe {
-        (stage as *mut f32).add(L * nt)
-    });
+    // The staging area, reused by the checked recomputation (see `tile_pass`).
+    let stage = unsafe { sm.add(128 * (nt >> 5) + 16) };
 
     // Rows are started in order, about two per SM at a time: ask L2 for the row that will
     // start two waves from now, so its loads below hit L2 instead of waiting for DRAM.
@@ -1599,10 +1596,59 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
             prefetch_row(c.add(ahead * m), m, t, nt);
         }
     }
+    // Every tile full (the common case: `n` a multiple of `L` and no spare threads): the
+    // same code with the tile length a constant, so the tiles' loops have no conditions.
+    let failed = if n == nt * L {
+        unsafe { tile_pass::<S, L, CAUSAL, true>((ar, br, cr), z, out, t, nt, sm) }
+    } else {
+        unsafe { tile_pass::<S, L, CAUSAL, false>((ar, br, cr), z, out, t, nt, sm) }
+    };
+    if failed && t == 0 {
+        let res = if CAUSAL {
+            causal_resolvent(ar, br, cr, z, out)
+        } else {
+            // SAFETY: `tile_smem_bytes` reserves `n` complex f32 after the failure word (the
+            // staging area, no longer read: the failure word is uniform across the block).
+            let scr = unsafe { slice::from_raw_parts_mut(stage as *mut C32, n) };
+            resolvent_diag(ar, br, cr, z, out, scr)
+        };
+        if let Err(e) = res {
+            unsafe { report(flag, e, row) };
+        }
+    }
+}
+
+/// The fast path of [`tile_generic`] for one row: stages the row, scans the tiles'
+/// transfers, finishes every tile and, if no thread's accumulator fired, writes the outputs
+/// and returns `false`; otherwise writes nothing and returns `true` (uniform across the
+/// block). `FULL`: every thread's tile holds `L` elements (`n = nt·L`), so no loop needs a
+/// bound check.
+///
+/// # Safety
+/// As [`tile_generic`]: the row's slices, `sm` the block's dynamic shared memory of
+/// [`tile_smem_bytes`].
+#[inline(always)]
+unsafe fn tile_pass<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool, const FULL: bool>(
+    (ar, br, cr): (&[S], &[S], &[S]),
+    z: C32,
+    out: &mut [Complex<S>],
+    t: usize,
+    nt: usize,
+    sm: *mut u8,
+) -> bool {
+    let n = ar.len();
+    let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
+    let fwd_tot = sm as *mut Transfer<f32>;
+    let bwd_tot = unsafe { fwd_tot.add(nw) };
+    let fail = unsafe { sm.add(128 * nw) } as *mut u32;
+    // The staging area (`tile_staging_bytes`), by shared address: `a` and `k` as f32, then
+    // the outputs.
+    let stage = shared::dynamic_shared_addr() + (128 * nw + 16) as u32;
+    let (sa, sk) = (stage, stage + (4 * L * nt) as u32);
     let start = t * L;
     let (n32, t32, nt32) = (n as u32, t as u32, nt as u32);
     unsafe {
-        stage_tiles::<S, L>(
+        stage_tiles::<S, L, FULL>(
             (ar.as_ptr(), br.as_ptr(), cr.as_ptr()),
             n32,
             t32,
@@ -1612,7 +1658,10 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
         )
     };
     thread::sync_threads();
-    let tile = unsafe { staged_tile::<L>(n32, start as u32, sa, sk) };
+    let mut tile = unsafe { staged_tile::<L>(n32, start as u32, sa, sk) };
+    if FULL {
+        tile.len = L;
+    }
     let (x, y) = unsafe { warp_scan_tile::<L, CAUSAL, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
@@ -1636,26 +1685,17 @@ unsafe fn tile_generic<S: Scalar<Real = f32>, const L: usize, const CAUSAL: bool
         tile.diag(z, v, u, &mut o)
     };
     // The staged inputs were last read before the barriers above.
-    let so = unsafe { hint::fresh(sm).add(128 * nw + 16) } as *mut Complex<S>;
+    let so = stage;
     unsafe { stage_out::<S, L>(&o, tile.len, start as u32, so) };
     if chk != 0.0 {
         unsafe { fail.write_volatile(1) };
     }
     thread::sync_threads();
     if unsafe { fail.read_volatile() } == 0 {
-        unsafe { copy_out::<S, L>(so, out.as_mut_ptr(), n32, t32, nt32) };
-    } else if t == 0 {
-        let res = if CAUSAL {
-            causal_resolvent(ar, br, cr, z, out)
-        } else {
-            // SAFETY: `tile_smem_bytes` reserves `n` complex f32 after the failure word (the
-            // staging area, no longer read: the failure word is uniform across the block).
-            let scr = unsafe { slice::from_raw_parts_mut(stage as *mut C32, n) };
-            resolvent_diag(ar, br, cr, z, out, scr)
-        };
-        if let Err(e) = res {
-            unsafe { report(flag, e, row) };
-        }
+        unsafe { copy_out::<S, L, FULL>(so, out.as_mut_ptr(), n32, t32, nt32) };
+        false
+    } else {
+        true
     }
 }
 

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Session 9, run 3: parity of v5 (built in), then v3 / v4 (θ_N scaled before its reciprocal)
+# / v5 (+ shared-window loads/stores, one 64-bit global store per output) alternating.
+cd "$(dirname "$0")"; W=/tmp/w; mkdir -p $W; for f in *.xz; do xz -dc $f > $W/${f%.xz}; done; cd $W; chmod +x gpu_resolvent_bench gpu_parity
+nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader | tee $OUT/device.txt
+echo "== parity"; timeout 240 ./gpu_parity --test-threads=1 > $OUT/parity.log 2>&1; echo rc=$?; grep -E "^test |result" $OUT/parity.log | cut -c1-120; grep -E "panicked" -A3 $OUT/parity.log | head -20
+xz $OUT/parity.log
+M1="rows: 16384,;Tile"; M2="rows: 16,;n: 4096,;Auto"; M4="n: 8192,;Auto"
+for r in 1 2; do for p in v3 v4 v5; do
+echo "== $p round $r"; ms=("$M1" "$M2" "$M4"); [ $p = v3 ] && ms=("$M2" "$M4"); for m in "${ms[@]}"; do timeout 100 ./gpu_resolvent_bench --ptx $p.ptx --match "$m" >> $OUT/b_${p}_${r}.log 2>&1; done; grep -E "median" $OUT/b_${p}_${r}.log | cut -c1-175
+done; done
