@@ -1973,7 +1973,7 @@ fn tiles_leaving_the_fast_range_give_the_checked_paths_result() {
 
 /// The tiles' fast path does not give up on ordinary rows: on the benchmark's inputs
 /// (N(0,1) entries, non-symmetric, `z = 0.1 + 0.1i`, and `z = i`) no tile of 8 or 16 returns a
-/// non-zero accumulator, which would send the whole row to the sequential recomputation
+/// non-zero accumulator from `diag` or `vjp_prepare`, which would send the whole row to the sequential recomputation
 /// (a tile balanced by one large entry once took `θ_N` out of the reciprocal's range in 2%
 /// of the rows with tiles of 16).
 #[test]
@@ -1997,6 +1997,9 @@ fn tile_fast_path_holds_on_random_rows() {
             let tile = Tile::<f32, L>::load(a, b, c, t * L);
             let mut o = [Complex::<f32>::default(); L];
             bad += (tile.diag(z, v, u, &mut o) != 0.0) as usize;
+            // The VJP's first step from the same boundaries (its reciprocals are of minors).
+            let w = [Complex::new(1.0f32, -0.5); L];
+            bad += (tile.vjp_prepare(z, v, u, &w).3 != 0.0) as usize;
             v = apply(&tile.forward_transfer(z), v);
         }
         bad
