@@ -36,11 +36,14 @@ build() { # $1 target-cpu, $2 output file
   # The tile8 kernels run 512 threads per row: `.maxnreg 64` (what CUDA C++ says with
   # `__launch_bounds__(512, 2)`, which rustc cannot express) lets two blocks share an SM;
   # `.maxnreg 128` keeps 512-thread blocks (N up to 8192) possible for the tile16 kernels,
-  # and (N up to 4096) for the tile VJP kernels.
+  # and (N up to 4096) for the tile VJP kernels. The cluster VJP kernels declare their cluster
+  # size (`.reqnctapercluster`, what CUDA C++ says with `__cluster_dims__`), so a plain launch
+  # of `rows × size` blocks runs each row on one cluster.
   sed -E 's/Cs[0-9A-Za-z]+_(9muse_core|16muse_gpu_kernels)/Cs0_\1/g' \
     "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" \
     | sed -E '/^\.visible \.entry (resolvent_diag|causal_resolvent)_tile8_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 64/' \
-    | sed -E '/^\.visible \.entry ([a-z_]+_tile16|resolvent_vjp_tile8)_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 128/' > "ptx/$2"
+    | sed -E '/^\.visible \.entry ([a-z_]+_tile16|resolvent_vjp_tile8)_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 128/' \
+    | sed -E '/^\.visible \.entry resolvent_vjp_cluster([0-9])(_tile[24])?_f(32|16)\(/,/^\)/ { /^\.visible/ { h; s/.*cluster([0-9]).*/\1/; x }; /^\)/ { G; s/^\)(.*)\n([0-9])$/)\1\n.reqnctapercluster \2, 1, 1/ } }' > "ptx/$2"
   if [ -n "${PTXAS:-}" ]; then "$PTXAS" -arch="$1" "ptx/$2" -o /dev/null && echo "ptxas ok: $2"; fi
 }
 mkdir -p ptx

@@ -17,6 +17,7 @@ fn line(r: &CaseResult) -> String {
     let sched = match (r.spec.schedule, r.threads) {
         (Schedule::Tile { len }, Some(t)) => format!("tile{len}/{t}"),
         (Schedule::Split { segs }, Some(t)) => format!("split{segs}/{t}"),
+        (Schedule::Cluster { ctas, len }, Some(t)) => format!("cluster{ctas}x{len}/{t}"),
         (Schedule::Auto, Some(t)) => format!("auto:{}/{t}", r.kernel),
         (_, Some(t)) => format!("block/{t}"),
         (Schedule::Rows, None) | (_, None) => "rows".to_string(),

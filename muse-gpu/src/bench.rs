@@ -147,6 +147,8 @@ impl BenchConfig {
         let rows = Schedule::Rows;
         let tile = |len| Schedule::Tile { len };
         let split = |segs| Schedule::Split { segs };
+        let cluster = |ctas| Schedule::Cluster { ctas, len: 8 };
+        let cluster4 = |ctas| Schedule::Cluster { ctas, len: 4 };
         let mut cases = Vec::new();
         for n in [256, 512, 1024, 2048, 4096] {
             cases.push(case(Diag, "f32", 16, n, block));
@@ -164,6 +166,11 @@ impl BenchConfig {
             case(Diag, "f16", 16, 4096, block),
             case(Causal, "f32", 16, 4096, block),
             case(Vjp, "f32", 16, 4096, Schedule::Auto),
+            case(Vjp, "f32", 16, 4096, tile(8)),
+            case(Vjp, "f32", 16, 4096, cluster(4)),
+            case(Vjp, "f32", 16, 4096, cluster(8)),
+            case(Vjp, "f32", 16, 4096, cluster4(4)),
+            case(Vjp, "f32", 16, 4096, cluster4(8)),
             case(Vjp, "f32", 16, 4096, block),
             case(Vjp, "f32", 16, 4096, threads(256)),
             case(CausalVjp, "f32", 16, 4096, block),
@@ -192,6 +199,18 @@ impl BenchConfig {
             case(Causal, "f32", 16384, 4096, block),
             case(Vjp, "f32", 16384, 4096, Schedule::Auto),
             case(Vjp, "f16", 16, 4096, Schedule::Auto),
+            case(Vjp, "f16", 16, 4096, tile(8)),
+            case(Vjp, "f32", 16, 8192, Schedule::Auto),
+            case(Vjp, "f32", 16, 1024, Schedule::Auto),
+            case(Vjp, "f32", 16, 1024, tile(8)),
+            case(Vjp, "f32", 16, 1024, cluster4(4)),
+            case(Vjp, "f32", 16, 2048, tile(8)),
+            case(Vjp, "f32", 16, 2048, cluster4(4)),
+            case(Vjp, "f32", 16, 8192, cluster(8)),
+            case(Vjp, "f32", 16, 8192, block),
+            case(Vjp, "f32", 16, 3072, tile(8)),
+            case(Vjp, "f32", 16, 3072, cluster4(4)),
+            case(Vjp, "f32", 16384, 4096, tile(8)),
             case(Vjp, "f32", 16384, 4096, rows),
             case(Vjp, "f32", 16384, 4096, threads(64)),
             case(CausalVjp, "f32", 16384, 4096, rows),

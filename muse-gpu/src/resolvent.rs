@@ -146,6 +146,18 @@ pub enum Schedule {
         /// Segments per system (≥ 1).
         segs: u32,
     },
+    /// The diagonal's VJP only: each system on a thread block cluster of `ctas` CTAs (4 or 8;
+    /// compute capability 9.0, the sm_90 PTX), each CTA holding `⌈n/ctas⌉` elements in
+    /// register tiles of `len` and reading the other CTAs' scan totals from their shared
+    /// memory (at most 32 warps per system: `n ≤ 1024·len`). An error where the kernels or
+    /// clusters are missing. [`Schedule::Auto`] picks it for a few long rows. The forward
+    /// operations and the causal VJP treat it as [`Schedule::Auto`].
+    Cluster {
+        /// CTAs per system: 4 or 8.
+        ctas: u32,
+        /// Elements per thread: 8, or 4 (f32 storage only).
+        len: u32,
+    },
 }
 
 /// The split kernels: `[dtype]`.
@@ -180,10 +192,31 @@ const FWD_TILE: [[[&str; 2]; 2]; 2] = [
 /// The tile VJP kernels (the diagonal's VJP, tiles of 8): `[dtype]`.
 const VJP_TILE: [&str; 2] = ["resolvent_vjp_tile8_f32", "resolvent_vjp_tile8_f16"];
 
+/// The cluster VJP kernels (sm_90 only), tiles of 8: `[ctas 4, 8][dtype]`.
+const VJP_CLUSTER: [[&str; 2]; 2] = [
+    ["resolvent_vjp_cluster4_f32", "resolvent_vjp_cluster4_f16"],
+    ["resolvent_vjp_cluster8_f32", "resolvent_vjp_cluster8_f16"],
+];
+
+/// The cluster VJP kernels with tiles of 4 (f32 storage): `[ctas 4, 8]`.
+const VJP_CLUSTER_TILE4: [&str; 2] = [
+    "resolvent_vjp_cluster4_tile4_f32",
+    "resolvent_vjp_cluster8_tile4_f32",
+];
+
+/// CTAs per system of the cluster VJP that [`Schedule::Auto`] picks for a few long rows.
+pub const AUTO_VJP_CLUSTER: u32 = 4;
+
+/// [`Schedule::Auto`] gives the diagonal's VJP a cluster per row from this order on, when
+/// the batch leaves [`AUTO_VJP_CLUSTER`] SMs per row (H200, B = 16, f32, one block vs 4 CTAs
+/// with tiles of 4: N = 1024 17.4 vs 17.4 µs, N = 2048 19.7 vs 18.1, N = 3072 22.1 vs 19.2,
+/// N = 4096 24.5 vs 19.7).
+const CLUSTER_MIN_N: usize = 2048;
+
 /// Dynamic shared memory of the tile VJP kernels with `threads` tiles of `len` (as the kernel
 /// crate's `tile_vjp_smem_bytes`).
 const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
-    160 * (threads / 32) + 16 + 20 * len * threads
+    184 * (threads / 32) + 16 + 20 * len * threads
 }
 
 /// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
@@ -278,6 +311,8 @@ struct Plan {
     tile: Option<u32>,
     /// Split kernels: segments per row and dynamic shared bytes.
     split: Option<(u32, u32)>,
+    /// Cluster kernels: CTAs per row (with `tile`: their dynamic shared bytes).
+    cluster: Option<u32>,
 }
 
 /// Per-row scratch of the block kernel in complex elements (as the kernel crate's
@@ -461,7 +496,10 @@ fn pick(
         Schedule::Tile { len } if !vjp => return pick_tile(gpu, op, dtype, n, len),
         Schedule::Tile { len } if op == Op::Diag => return pick_tile_vjp(gpu, dtype, n, len),
         Schedule::Split { segs } if !vjp => return pick_split(gpu, op, dtype, rows, n, segs),
-        Schedule::Tile { .. } | Schedule::Split { .. } => Schedule::Auto,
+        Schedule::Cluster { ctas, len } if vjp && op == Op::Diag => {
+            return pick_cluster_vjp(gpu, dtype, n, ctas, len)
+        }
+        Schedule::Tile { .. } | Schedule::Split { .. } | Schedule::Cluster { .. } => Schedule::Auto,
         s => s,
     };
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
@@ -488,8 +526,24 @@ fn pick(
         }
     }
     if schedule == Schedule::Auto && vjp && op == Op::Diag {
-        // The diagonal's VJP: tiles of 8 where the row fits one block (n ≤ 4096), at every
-        // batch size (measured in `muse-gpu/NOTES.md`, round 7).
+        // The diagonal's VJP: a few long rows on a cluster of SMs each (sm_90; measured in
+        // `muse-gpu/NOTES.md`, round 11), else tiles of 8 where the row fits one block
+        // (n ≤ 4096), at every batch size (round 7).
+        // f32 storage: tiles of 4 (the shorter chains per thread), of 8 beyond n = 4096; f16
+        // storage only beyond n = 4096, where one block cannot hold the row (H200, B = 16,
+        // N = 4096: the f16 tile kernel 36.0 µs, 4 CTAs 36.9 µs).
+        if n >= CLUSTER_MIN_N && rows * AUTO_VJP_CLUSTER as usize <= gpu.sm_count() {
+            let lens: &[u32] = match (dtype, n > 4096) {
+                (0, _) => &[4, 8],
+                (_, true) => &[8],
+                (_, false) => &[],
+            };
+            for &len in lens {
+                if let Ok(p) = pick_cluster_vjp(gpu, dtype, n, AUTO_VJP_CLUSTER, len) {
+                    return Ok(p);
+                }
+            }
+        }
         if let Ok(p) = pick_tile_vjp(gpu, dtype, n, 8) {
             return Ok(p);
         }
@@ -502,6 +556,7 @@ fn pick(
         Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
         Schedule::Rows | Schedule::Tile { .. } | Schedule::Split { .. } => false,
+        Schedule::Cluster { .. } => false,
     };
     let k = match (op, block) {
         (Op::Diag, true) => 0,
@@ -517,6 +572,7 @@ fn pick(
             smem: None,
             tile: None,
             split: None,
+            cluster: None,
         });
     }
     let requested = match schedule {
@@ -571,6 +627,7 @@ fn pick(
                 smem: Some((b as u32, rs)),
                 tile: None,
                 split: None,
+                cluster: None,
             });
         }
     }
@@ -597,6 +654,7 @@ fn pick(
         smem: None,
         tile: None,
         split: None,
+        cluster: None,
     })
 }
 
@@ -629,6 +687,54 @@ fn pick_tile_vjp(gpu: &Gpu, dtype: usize, n: usize, len: u32) -> Result<Plan> {
     })
 }
 
+/// The cluster VJP kernel for rows of order `n` on `ctas` CTAs each: `⌈n/(8·ctas)⌉` threads
+/// per CTA rounded up to a warp, at most 32 warps per row, [`tile_vjp_smem_bytes`] per CTA,
+/// and a cluster the device can schedule (`cuOccupancyMaxActiveClusters`).
+fn pick_cluster_vjp(gpu: &Gpu, dtype: usize, n: usize, ctas: u32, len: u32) -> Result<Plan> {
+    let name = match (ctas, len, dtype) {
+        (4, 8, _) => VJP_CLUSTER[0][dtype],
+        (8, 8, _) => VJP_CLUSTER[1][dtype],
+        (4, 4, 0) => VJP_CLUSTER_TILE4[0],
+        (8, 4, 0) => VJP_CLUSTER_TILE4[1],
+        _ => {
+            return Err(GpuError::TooLarge(format!(
+                "{ctas} CTAs per cluster, tiles of {len}: the cluster VJP kernels exist for 4 and \
+                 8 CTAs with tiles of 8, and (f32 storage) of 4"
+            )))
+        }
+    };
+    let len = len as usize;
+    // Missing from the portable (sm_70) PTX: `GpuError::MissingKernel`.
+    let func = gpu.function(name)?;
+    let max = func.max_threads_per_block()?.max(32) as usize / 32 * 32;
+    let ctas = ctas as usize;
+    let threads = n.div_ceil(len * ctas).div_ceil(32) * 32;
+    let bytes = tile_vjp_smem_bytes(threads, len);
+    // The row's warps: at most 32 (one lane each in the chains).
+    if threads > max || threads * ctas > 1024 || bytes > gpu.max_shared_bytes() {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: n = {n} needs {threads} threads per CTA × {ctas} (at most {max}, and \
+             1024 per row) and {bytes} bytes of shared memory (at most {})",
+            gpu.max_shared_bytes()
+        )));
+    }
+    let cfg = smem_config(&func, ctas, threads as u32, bytes as u32)?;
+    if func.occupancy_max_active_clusters(cfg, gpu.stream())? == 0 {
+        return Err(GpuError::TooLarge(format!(
+            "`{name}`: a cluster of {ctas} CTAs of {threads} threads and {bytes} bytes of \
+             shared memory does not fit the device"
+        )));
+    }
+    Ok(Plan {
+        name,
+        threads: Some(threads as u32),
+        smem: None,
+        tile: Some(bytes as u32),
+        split: None,
+        cluster: Some(ctas as u32),
+    })
+}
+
 /// The launch of the tile kernel `name` (tiles of `len`) for rows of order `n`: `⌈n/len⌉`
 /// threads rounded up to a warp and `smem(threads)` bytes of dynamic shared memory, or
 /// [`GpuError::TooLarge`] beyond the kernel's threads or the device's shared memory.
@@ -655,6 +761,7 @@ fn tile_plan(
         smem: None,
         tile: Some(bytes as u32),
         split: None,
+        cluster: None,
     })
 }
 
@@ -707,6 +814,7 @@ fn pick_split(gpu: &Gpu, op: Op, dtype: usize, rows: usize, n: usize, segs: u32)
         smem: None,
         tile: None,
         split: Some((segs as u32, bytes as u32)),
+        cluster: None,
     })
 }
 
@@ -964,7 +1072,11 @@ pub fn launch_vjp<S: GpuScalar>(
     let (cfg, per_row) = match (threads, plan.tile) {
         // The tile VJP: the same argument list; scratch (4n complex per row) only for the
         // checked recomputation of a failing row.
-        (Some(t), Some(bytes)) => (smem_config(&func, rows, t, bytes)?, 4 * n),
+        (Some(t), Some(bytes)) => {
+            // Cluster kernels: `ctas` consecutive blocks per row (their declared cluster).
+            let blocks = rows * plan.cluster.unwrap_or(1) as usize;
+            (smem_config(&func, blocks, t, bytes)?, 4 * n)
+        }
         (Some(t), None) => (
             LaunchConfig {
                 grid_dim: (rows as u32, 1, 1),

@@ -212,6 +212,7 @@ fn check_forward<S: gr::GpuScalar>(
 const BLOCK: Schedule = Schedule::Block { threads: None };
 const TILE8: Schedule = Schedule::Tile { len: 8 };
 const TILE16: Schedule = Schedule::Tile { len: 16 };
+const CLUSTER4: Schedule = Schedule::Cluster { ctas: 4, len: 8 };
 const SPLIT3: Schedule = Schedule::Split { segs: 3 };
 
 /// The split kernel's synchronisation state survives failures: one workspace, a good batch,
@@ -640,13 +641,26 @@ fn tile_template_vjp<S: Scalar<Real = f32>>(
     z: Complex<f32>,
     w: &[Complex<S>],
 ) -> ((Vec<f32>, Vec<f32>, Vec<f32>), Complex<f32>) {
+    tile_template_vjp_len::<S, 8>(n, a, b, c, z, w)
+}
+
+/// [`tile_template_vjp`] with tiles of `L`.
+#[allow(clippy::type_complexity)]
+fn tile_template_vjp_len<S: Scalar<Real = f32>, const L: usize>(
+    n: usize,
+    a: &[S],
+    b: &[S],
+    c: &[S],
+    z: Complex<f32>,
+    w: &[Complex<S>],
+) -> ((Vec<f32>, Vec<f32>, Vec<f32>), Complex<f32>) {
     let (rows, k) = (a.len() / n, n - 1);
     let (mut ga, mut gb, mut gc) = (
         vec![0.0f32; rows * n],
         vec![0.0; rows * k],
         vec![0.0; rows * k],
     );
-    let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, 8)];
+    let mut st = vec![Complex::new(0.0f32, 0.0); tile_vjp::resolvent_vjp_tiled_scratch(n, L)];
     let mut zt = Complex::new(0.0f32, 0.0);
     for r in 0..rows {
         let (ro, rk) = (r * n..(r + 1) * n, r * k..(r + 1) * k);
@@ -655,7 +669,7 @@ fn tile_template_vjp<S: Scalar<Real = f32>>(
             b: &mut gb[rk.clone()],
             c: &mut gc[rk.clone()],
         };
-        zt += tile_vjp::resolvent_vjp_tiled::<S, 8>(
+        zt += tile_vjp::resolvent_vjp_tiled::<S, L>(
             &a[ro.clone()],
             &b[rk.clone()],
             &c[rk],
@@ -695,7 +709,12 @@ fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64
     // (tests/resolvent.rs), but on an ill-conditioned row the two roundings differ by a few
     // times, and such a row dominates a batch norm.
     let ((ta, tb, tcc), zt) = if op == Op::Diag {
-        tile_template_vjp(n, &a, &b, &c, zs, &w32)
+        match sched {
+            Schedule::Cluster { len: 4, .. } => {
+                tile_template_vjp_len::<f32, 4>(n, &a, &b, &c, zs, &w32)
+            }
+            _ => tile_template_vjp(n, &a, &b, &c, zs, &w32),
+        }
     } else {
         let zero = vec![0.0f32; m];
         (
@@ -705,7 +724,7 @@ fn vjp_case(gpu: &Gpu, op: Op, sched: Schedule, rows: usize, n: usize, seed: u64
     };
     let got = gpu_vjp(gpu, op, sched, n, &a, &b, &c, zs, &w32).unwrap();
     let (kernel, threads) = gr::resolve_vjp_schedule::<f32>(gpu, op, rows, n, sched).unwrap();
-    let tiled = kernel.contains("_tile");
+    let tiled = kernel.contains("_tile") || kernel.contains("_cluster");
     eprintln!("{op:?} {sched:?} VJP B={rows} N={n}: kernel {kernel} threads {threads:?}");
     if sched == Schedule::Auto {
         // The host-slice API gives the same result as the device-level one.
@@ -790,6 +809,111 @@ fn gpu_vjp_matches_f64_reference() {
     vjp_case(&gpu, Op::Diag, TILE8, 4099, 17, 36);
     // Longer rows: Auto falls back to the shared-memory kernel.
     vjp_case(&gpu, Op::Diag, Schedule::Auto, 2, 4097, 37);
+}
+
+/// The cluster VJP kernels (sm_90): each row on 2, 4 or 8 CTAs that read each other's scan
+/// totals. Rows that leave CTAs empty (n = 7, 37 on 8 CTAs), segments that are not a
+/// multiple of the tile or the warp, the longest row (8192 on 4 and 8 CTAs), many rows; a
+/// non-finite input in the second CTA's segment is reported by the row's checked
+/// recomputation (rank 0) as the row's first failure, not a trap.
+#[test]
+fn gpu_cluster_vjp_matches_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    let probe = gr::resolve_vjp_schedule::<f32>(&gpu, Op::Diag, 16, 4096, CLUSTER4);
+    if let Err(e) = probe {
+        eprintln!("skipping the cluster VJP tests: {e}");
+        return;
+    }
+    assert_eq!(
+        gr::resolve_vjp_schedule::<f32>(&gpu, Op::Diag, 16, 4096, Schedule::Auto)
+            .unwrap()
+            .0,
+        "resolvent_vjp_cluster4_tile4_f32"
+    );
+    for (ctas, len) in [(4, 8), (8, 8), (4, 4), (8, 4)] {
+        let sched = Schedule::Cluster { ctas, len };
+        // The tile kernel's cases (tiles of 8 give its bits: `gpu_cluster_vjp_is_the_tile_vjp`).
+        for (rows, n, seed) in [(16, 4096, 31), (3, 1000, 32), (2, 7, 33), (5, 37, 34)] {
+            vjp_case(&gpu, Op::Diag, sched, rows, n, seed);
+        }
+    }
+    vjp_case(&gpu, Op::Diag, CLUSTER4, 300, 515, 51);
+    vjp_case(
+        &gpu,
+        Op::Diag,
+        Schedule::Cluster { ctas: 8, len: 8 },
+        2,
+        8192,
+        52,
+    );
+    vjp_case(&gpu, Op::Diag, CLUSTER4, 2, 8192, 53);
+    // Sizes without a kernel: errors.
+    for (ctas, n) in [(2, 100), (3, 100), (16, 100), (8, 8193), (4, 8193)] {
+        let r = gr::resolve_vjp_schedule::<f32>(
+            &gpu,
+            Op::Diag,
+            1,
+            n,
+            Schedule::Cluster { ctas, len: 8 },
+        );
+        assert!(matches!(r, Err(GpuError::TooLarge(_))), "{ctas} {n}: {r:?}");
+    }
+    // A NaN cotangent in CTA 1's segment (300 elements on 4 CTAs of 32 threads: 256 each).
+    let bt = random(8, 300, Complex::new(0.2, 0.6), 54);
+    let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+    let z = Complex::new(0.2f32, 0.6);
+    let mut w = vec![Complex::new(1.0f32, 0.0); a.len()];
+    w[5 * 300 + 299] = Complex::new(0.0, f32::NAN);
+    let r = gpu_vjp(&gpu, Op::Diag, CLUSTER4, 300, &a, &b, &c, z, &w);
+    assert!(
+        matches!(
+            r,
+            Err(GpuError::Kernel(ResolventError::NonFiniteInput {
+                arg: Arg::W,
+                row: 5,
+                index: 299
+            }))
+        ),
+        "{r:?}"
+    );
+    // f16 storage: as the CPU f16 path.
+    let (a16, b16, c16) = (cast::<f16>(&bt.a), cast::<f16>(&bt.b), cast::<f16>(&bt.c));
+    let w16: Vec<Complex<f16>> = (0..a.len())
+        .map(|i| Complex::new(f16::from_f32((i % 7) as f32 - 3.0), f16::from_f32(0.5)))
+        .collect();
+    let want = gr::vjp(&gpu, 300, &a16, &b16, &c16, z, &w16).unwrap();
+    let got = {
+        let mut gs = Vec::new();
+        for sched in [Schedule::Auto, CLUSTER4] {
+            let rows = 8;
+            let (da, db, dc) = (
+                gpu.upload(&a16).unwrap(),
+                gpu.upload(&b16).unwrap(),
+                gpu.upload(&c16).unwrap(),
+            );
+            let wf: Vec<f16> = w16.iter().flat_map(|v| [v.re, v.im]).collect();
+            let dw = gpu.upload(&wf).unwrap();
+            let sys = System {
+                n: 300,
+                a: &da,
+                b: &db,
+                c: &dc,
+                z,
+            };
+            let mut grad = VjpBuffers::new(&gpu, rows, 300).unwrap();
+            let mut ws = Workspace::new(&gpu).unwrap();
+            gr::launch_vjp(&gpu, Op::Diag, &sys, &dw, &mut grad, &mut ws, sched).unwrap();
+            ws.take_error(&gpu).unwrap();
+            gs.push(gpu.download(&grad.a).unwrap());
+        }
+        gs
+    };
+    // Auto (300 elements: tiles of 8 in one block) and 4 CTAs: the same tile arithmetic,
+    // scanned in a different order.
+    let scale = want.a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (x, y) in got[0].iter().zip(&got[1]) {
+        assert!((x - y).abs() <= 1e-4 * scale, "{x} vs {y}");
+    }
 }
 
 #[test]
@@ -1032,4 +1156,41 @@ fn gpu_memory_tracker_counts_our_allocations() {
     }
     assert_eq!(gpu.memory().unwrap().current_bytes, before.current_bytes);
     let _ = VjpBuffers::new(&gpu, 1, 1).unwrap();
+}
+
+/// The cluster VJP kernels with tiles of 8 run the tile kernel's arithmetic in the same
+/// order (the same tiles, warps and chains, spread over CTAs): the same bits, also on the
+/// ill-conditioned batches of seeds 61 and 81 (where both are 5× less accurate than the CPU
+/// template: see `muse-gpu/NOTES.md`, round 11).
+#[test]
+fn gpu_cluster_vjp_is_the_tile_vjp() {
+    let Some(gpu) = gpu() else { return };
+    if let Err(e) = gr::resolve_vjp_schedule::<f32>(&gpu, Op::Diag, 16, 4096, CLUSTER4) {
+        eprintln!("skipping the cluster VJP tests: {e}");
+        return;
+    }
+    for (rows, n, seed) in [(16usize, 4096usize, 81u64), (16, 4096, 61), (7, 1500, 31)] {
+        let bt = random(rows, n, Complex::new(0.2, 0.6), seed);
+        let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0xabc);
+        let w: Vec<Complex<f32>> = (0..rows * n)
+            .map(|_| {
+                let (x, y): (f64, f64) = (r.sample(StandardNormal), r.sample(StandardNormal));
+                Complex::new(x as f32, y as f32)
+            })
+            .collect();
+        let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+        let zs = Complex::new(bt.z.re as f32, bt.z.im as f32);
+        let t8 = gpu_vjp(&gpu, Op::Diag, TILE8, n, &a, &b, &c, zs, &w).unwrap();
+        for ctas in [4, 8] {
+            let sched = Schedule::Cluster { ctas, len: 8 };
+            let g = gpu_vjp(&gpu, Op::Diag, sched, n, &a, &b, &c, zs, &w).unwrap();
+            let same =
+                |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+            assert!(
+                same(&g.a, &t8.a) && same(&g.b, &t8.b) && same(&g.c, &t8.c),
+                "seed {seed} {sched:?}: gradients differ from the tile kernel's"
+            );
+            assert_eq!(g.z, t8.z, "seed {seed} {sched:?}: z̄");
+        }
+    }
 }

@@ -757,6 +757,7 @@ mod gpu {
                         Schedule::Block { threads } => format!("block/{}", threads.map_or("auto".to_owned(), |t| t.to_string())),
                         Schedule::Tile { len } => format!("tile/{len}"),
                         Schedule::Split { segs } => format!("split/{segs}"),
+                        Schedule::Cluster { ctas, len } => format!("cluster/{ctas}/tile{len}"),
                     },
                     "median_us": r.timing.median_us,
                     "p25_us": r.timing.p25_us,

@@ -274,3 +274,112 @@ pub mod mem {
         r
     }
 }
+
+/// Thread block clusters (sm_90): the CTAs of a cluster run at once on one GPC, wait for each
+/// other at [`cluster::sync`] and read each other's shared memory (`mapa`,
+/// `ld.shared::cluster`). A kernel launched without cluster dimensions is a cluster of one.
+#[cfg(target_feature = "sm_90")]
+pub mod cluster {
+    /// The CTA's rank in its cluster (`%cluster_ctarank`).
+    #[inline(always)]
+    pub fn rank() -> u32 {
+        let r: u32;
+        // SAFETY: reads a special register.
+        unsafe {
+            core::arch::asm!(
+                "mov.u32 {r}, %cluster_ctarank;",
+                r = out(reg32) r,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        r
+    }
+
+    /// `barrier.cluster.arrive` (release semantics): this thread's earlier memory accesses,
+    /// shared memory of every CTA included, are visible to the cluster's threads after their
+    /// matching [`wait`]. Every thread of every CTA of the cluster must arrive once per phase.
+    #[inline(always)]
+    pub fn arrive() {
+        // SAFETY: a barrier arrival; the kernels call it from every thread of the cluster.
+        unsafe { core::arch::asm!("barrier.cluster.arrive;", options(nostack, preserves_flags)) }
+    }
+
+    /// `barrier.cluster.wait` (acquire semantics): waits until every thread of the cluster has
+    /// arrived at the current phase.
+    #[inline(always)]
+    pub fn wait() {
+        // SAFETY: as `arrive`.
+        unsafe { core::arch::asm!("barrier.cluster.wait;", options(nostack, preserves_flags)) }
+    }
+
+    /// A cluster-wide barrier ([`arrive`] then [`wait`]): orders every shared-memory access of
+    /// the cluster's threads before it before every one after it. It also serves as the
+    /// CTA's own barrier.
+    #[inline(always)]
+    pub fn sync() {
+        arrive();
+        wait();
+    }
+
+    /// Reads the `T` (a whole number of 32-bit words) at the shared address `addr` of this
+    /// CTA's dynamic shared memory, in the copy of CTA `rank` of the cluster (`mapa`, then
+    /// `ld.shared::cluster` of `W` words at a time, `W` = 1, 2 or 4: each remote load costs a
+    /// round trip, so wide loads matter). It reads `size_of::<T>()` rounded up to `4·W` bytes.
+    ///
+    /// # Safety
+    /// `rank` is a rank of the cluster; `addr` is aligned to `4·W` bytes and the bytes read lie
+    /// in the dynamic shared memory; that CTA wrote an initialised `T` at `addr` before a
+    /// [`sync`] that this read follows, and does not exit before a later one.
+    #[inline(always)]
+    pub unsafe fn load_remote<T: Copy, const W: usize>(addr: u32, rank: u32) -> T {
+        const {
+            assert!(core::mem::size_of::<T>() % 4 == 0 && core::mem::size_of::<T>() <= 64);
+            assert!(W == 1 || W == 2 || W == 4);
+        };
+        let loads = const { (core::mem::size_of::<T>() / 4).div_ceil(W) };
+        let base: u32;
+        // SAFETY: an address translation (no memory access).
+        unsafe {
+            core::arch::asm!(
+                "mapa.shared::cluster.u32 {d}, {a}, {r};",
+                d = out(reg32) base,
+                a = in(reg32) addr,
+                r = in(reg32) rank,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        let mut v = [0u32; 16];
+        for k in 0..loads {
+            let a = base + (4 * W * k) as u32;
+            // SAFETY: the caller's contract: words `W·k ..` of the remote slot, aligned.
+            unsafe {
+                match W {
+                    4 => core::arch::asm!(
+                        "ld.shared::cluster.v4.u32 {{{x}, {y}, {z}, {w}}}, [{a}];",
+                        x = out(reg32) v[4 * k],
+                        y = out(reg32) v[4 * k + 1],
+                        z = out(reg32) v[4 * k + 2],
+                        w = out(reg32) v[4 * k + 3],
+                        a = in(reg32) a,
+                        options(readonly, nostack, preserves_flags)
+                    ),
+                    2 => core::arch::asm!(
+                        "ld.shared::cluster.v2.u32 {{{x}, {y}}}, [{a}];",
+                        x = out(reg32) v[2 * k],
+                        y = out(reg32) v[2 * k + 1],
+                        a = in(reg32) a,
+                        options(readonly, nostack, preserves_flags)
+                    ),
+                    _ => core::arch::asm!(
+                        "ld.shared::cluster.u32 {x}, [{a}];",
+                        x = out(reg32) v[k],
+                        a = in(reg32) a,
+                        options(readonly, nostack, preserves_flags)
+                    ),
+                }
+            }
+        }
+        // SAFETY: `v` holds the `size_of::<T>()` bytes of an initialised `T` (contract).
+        unsafe { core::mem::transmute_copy(&v) }
+    }
+}

@@ -1770,17 +1770,48 @@ unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
     vws: *mut Boundary<f32>,
     uws: *mut Boundary<f32>,
 ) {
-    let load = |p: *const Transfer<f32>| {
-        if lane < nw {
-            unsafe { *p.add(lane) }
+    unsafe {
+        chain_row_boundaries::<CAUSAL>(
+            (lane, wi, nw),
+            (0, nw),
+            ends,
+            |j| *fwd_tot.add(j),
+            |j| *bwd_tot.add(j),
+            vws,
+            uws,
+        )
+    }
+}
+
+/// [`chain_warp_boundaries`] for a row spread over the CTAs of a cluster: the row has
+/// `row_warps ≤ 32` warps, this CTA's `nw` warps are the row's `first ..  first + nw`, and
+/// `fwd(j)`, `bwd(j)` give the totals of the row's warp `j` (read from the CTA that owns it).
+/// Warp 0 and the last warp of every CTA scan all the row's totals and store the boundaries
+/// of this CTA's warps at `vws`, `uws` (local indices). With one CTA (`first = 0`,
+/// `row_warps = nw`) it is [`chain_warp_boundaries`].
+///
+/// # Safety
+/// `fwd(j)`, `bwd(j)` may be called for every `j < row_warps` (after the barrier that
+/// published them); `vws`, `uws` hold `nw` boundaries each.
+#[inline(always)]
+unsafe fn chain_row_boundaries<const CAUSAL: bool>(
+    (lane, wi, nw): (usize, usize, usize),
+    (first, row_warps): (usize, usize),
+    ends: (Boundary<f32>, Boundary<f32>),
+    fwd: impl Fn(usize) -> Transfer<f32>,
+    bwd: impl Fn(usize) -> Transfer<f32>,
+    vws: *mut Boundary<f32>,
+    uws: *mut Boundary<f32>,
+) {
+    let own = |g: usize| g >= first && g < first + nw;
+    if wi == 0 {
+        let mut x = if lane < row_warps {
+            fwd(lane)
         } else {
             Transfer::identity()
-        }
-    };
-    if wi == 0 {
-        let mut x = load(fwd_tot);
+        };
         let mut d = 1;
-        while (d as usize) < nw {
+        while (d as usize) < row_warps {
             let xl = shfl_up_transfer(x, d);
             if lane >= d as usize {
                 x = compose(xl, x);
@@ -1788,17 +1819,21 @@ unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
             d *= 2;
         }
         let v = apply(&x, ends.0);
-        if lane == 0 {
+        if lane == 0 && first == 0 {
             unsafe { *vws = ends.0 };
         }
-        if lane + 1 < nw {
-            unsafe { *vws.add(lane + 1) = v };
+        if lane + 1 < row_warps && own(lane + 1) {
+            unsafe { *vws.add(lane + 1 - first) = v };
         }
     }
     if !CAUSAL && wi == nw - 1 {
-        let mut y = load(bwd_tot);
+        let mut y = if lane < row_warps {
+            bwd(lane)
+        } else {
+            Transfer::identity()
+        };
         let mut d = 1;
-        while (d as usize) < nw {
+        while (d as usize) < row_warps {
             let yr = shfl_down_transfer(y, d);
             if lane + (d as usize) < 32 {
                 y = compose(yr, y);
@@ -1806,11 +1841,11 @@ unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
             d *= 2;
         }
         let u = apply(&y, ends.1);
-        if lane == 0 {
+        if lane == 0 && first + nw == row_warps {
             unsafe { *uws.add(nw - 1) = ends.1 };
         }
-        if lane >= 1 && lane < nw {
-            unsafe { *uws.add(lane - 1) = u };
+        if lane >= 1 && lane < row_warps && own(lane - 1) {
+            unsafe { *uws.add(lane - 1 - first) = u };
         }
     }
 }
@@ -1820,28 +1855,36 @@ unsafe fn chain_warp_boundaries<const CAUSAL: bool>(
 
 /// Bytes of dynamic shared memory of the `resolvent_vjp_tile*` kernels with `threads` tiles
 /// of `len`: per warp, the two transfer totals (64 bytes) and the warp's two boundary vectors
-/// (32), the two affine-map totals (40), the warp's two adjoint boundary values (16) and its
-/// `z̄` partial (8); then the failure word (16); then the staged row ([`stage_vjp`]): `a`,
+/// (32), the two affine-map totals (64: [`AffineSlot`]s), the warp's two adjoint boundary
+/// values (16) and its `z̄` partial (8); then the failure word (16); then the staged row
+/// ([`stage_vjp`]): `a`,
 /// `b`, `c` (f32, where the gradients go too) and `w` (complex f32), 20 bytes per element.
 /// The host computes the same.
 #[inline(always)]
 pub const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
-    160 * (threads / 32) + 16 + 20 * len * threads
+    184 * (threads / 32) + 16 + 20 * len * threads
 }
 
-/// Copies a row's `a`, `b`, `c` (as f32) and `w` (as complex f32) into the staged arrays
-/// ([`swizzle`]d, `b`, `c` for their `n − 1` elements): thread `t` of `nt` loads the
-/// elements `t + q·nt`, all `L` of them before any store, so every warp reads consecutive
-/// addresses with `L` loads in flight. The caller synchronises before reading them.
+/// An [`Affine`] total in a 32-byte shared-memory slot (16-byte aligned: the cluster kernels
+/// read it from another CTA in two 16-byte loads).
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct AffineSlot(Affine<f32>, [u32; 3]);
+
+/// Copies a segment of a row (the whole row, or one CTA's part of it) — `a`, `b`, `c` (as
+/// f32) and `w` (as complex f32) — into the staged arrays ([`swizzle`]d, `b`, `c` for their
+/// first `m` elements): thread `t` of `nt` loads the elements `t + q·nt`, all `L` of them
+/// before any store, so every warp reads consecutive addresses with `L` loads in flight. The
+/// caller synchronises before reading them.
 ///
 /// # Safety
-/// `a`, `w` hold `n ≥ 1` and `b`, `c` hold `n − 1` elements, `nt·L ≥ n`, and `sa`, `sb`,
-/// `sc`, `sw` hold `nt·L` elements each.
+/// `a`, `w` hold `n` and `b`, `c` hold `m ≤ n` elements, `nt·L ≥ n`, and `sa`, `sb`, `sc`,
+/// `sw` hold `nt·L` elements each.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn stage_vjp<S: Scalar<Real = f32>, const L: usize>(
     (a, b, c, w): (*const S, *const S, *const S, *const Complex<S>),
-    n: u32,
+    (n, m): (u32, u32),
     t: u32,
     nt: u32,
     sa: *mut f32,
@@ -1857,11 +1900,11 @@ unsafe fn stage_vjp<S: Scalar<Real = f32>, const L: usize>(
         let i = t + q as u32 * nt;
         if i < n {
             let ii = i as usize;
-            // SAFETY: `i < n` (and `i < n − 1` for `b`, `c`).
+            // SAFETY: `i < n` (and `i < m` for `b`, `c`).
             unsafe {
                 va[q] = *a.add(ii);
                 vw[q] = *w.add(ii);
-                if i + 1 < n {
+                if i < m {
                     vb[q] = *b.add(ii);
                     vc[q] = *c.add(ii);
                 }
@@ -1876,7 +1919,7 @@ unsafe fn stage_vjp<S: Scalar<Real = f32>, const L: usize>(
             unsafe {
                 *sa.add(s) = va[q].to_real();
                 *sw.add(swizzle::<L>(i, 2)) = widen(vw[q]);
-                if i + 1 < n {
+                if i < m {
                     *sb.add(s) = vb[q].to_real();
                     *sc.add(s) = vc[q].to_real();
                 }
@@ -1910,22 +1953,24 @@ unsafe fn staged_run<T: Copy, const L: usize>(
 }
 
 /// The [`Tile`] of elements `start .. start + L` from the arrays staged by [`stage_vjp`]
-/// (`k = b·c`, rounded as `Tile::load` rounds it).
+/// (`n`, `m` as there; `k = b·c`, rounded as `Tile::load` rounds it). `k_prev0` is the
+/// coupling before the segment's first element (0 at the start of a row).
 ///
 /// # Safety
 /// As [`staged_run`].
 #[inline(always)]
 unsafe fn staged_vjp_tile<const L: usize>(
-    n: u32,
+    (n, m): (u32, u32),
     start: u32,
+    k_prev0: f32,
     sa: *const f32,
     sb: *const f32,
     sc: *const f32,
 ) -> Tile<f32, L> {
     let (bt, ct) = unsafe {
         (
-            staged_run::<f32, L>(n - 1, start, sb, 0.0),
-            staged_run::<f32, L>(n - 1, start, sc, 0.0),
+            staged_run::<f32, L>(m, start, sb, 0.0),
+            staged_run::<f32, L>(m, start, sc, 0.0),
         )
     };
     let mut tile = Tile {
@@ -1937,9 +1982,12 @@ unsafe fn staged_vjp_tile<const L: usize>(
     for j in 0..L {
         tile.k[j] = bt[j] * ct[j];
     }
-    if start > 0 && start < n {
+    if start == 0 {
+        tile.k_prev = k_prev0;
+    } else if start < n {
         let s = swizzle::<L>(start - 1, 1);
-        // SAFETY: element `start − 1 < n − 1` of `b`, `c` was staged.
+        // SAFETY: element `start − 1 < m` of `b`, `c` was staged (`start − 1 < n − 1 ≤ m`
+        // within a row, `m = n` for a segment that the row continues).
         tile.k_prev = unsafe { *sb.add(s) * *sc.add(s) };
     }
     tile
@@ -1975,8 +2023,19 @@ fn shfl_affine(x: Affine<f32>, d: u32, up: bool) -> Affine<f32> {
 /// accumulator is not zero, or `z̄` overflows, thread 0 recomputes the row with muse-core's
 /// checked `resolvent_vjp` over the row's global scratch (`4n` complex), which writes the
 /// values or reports the first failure.
+///
+/// `CS > 1` (sm_90): the row is spread over the `CS` CTAs of a thread block cluster, CTA
+/// `rank` holding the elements `rank·nt·L ..` (its `nt` tiles). Each CTA publishes its warps'
+/// totals in its own shared memory; after a cluster barrier ([`cluster::sync`]) every CTA
+/// scans the totals of all the row's warps (at most 32), read from the CTAs that own them
+/// ([`cluster::load_remote`]), exactly as one CTA scans its own: the same arithmetic in the
+/// same order as the one-block kernel (the same bits with tiles of 8). So do the affine
+/// maps' totals, the `z̄` parts and the failure words: every CTA reaches the same verdict,
+/// and on failure thread 0 of rank 0 recomputes the whole row. A last barrier keeps every
+/// CTA's shared memory alive until the others have read it. (Pushing the totals into every
+/// CTA with remote stores instead was slower: `muse-gpu/NOTES.md`, round 11.)
 #[inline(always)]
-unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
+unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize, const CS: usize>(
     rows: usize,
     n: usize,
     a: *const S,
@@ -1991,14 +2050,22 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     scratch: *mut C32,
     flag: *mut u64,
 ) {
-    let row = thread::block_idx_x() as usize;
+    let row = thread::block_idx_x() as usize / CS;
     if row >= rows {
-        return; // uniform across the block
+        return; // uniform across the block (the host launches `rows · CS` blocks)
     }
+    let rank = cta_rank::<CS>();
     let nt = thread::block_dim_x() as usize; // a multiple of 32 (the host's rule)
     let t = thread::thread_idx_x() as usize;
     let (lane, wi, nw) = (t & 31, t >> 5, nt >> 5);
-    let m = n - 1; // the host never launches n == 0
+    // The host never launches n == 0.
+    let m = n - 1;
+    // This CTA's segment of the row: elements `base ..`, `ns` of them (`ms` of `b`, `c`).
+    let base = rank * nt * L;
+    let ns = n.saturating_sub(base).min(nt * L);
+    let ms = m.saturating_sub(base).min(nt * L);
+    // The row's warps (at most 32 when `CS > 1`, the host's rule) and this CTA's first.
+    let (first, row_warps) = (rank * nw, CS * nw);
 
     // SAFETY: sizes are checked by the host (inputs and gradients `rows × n`, `rows × (n − 1)`,
     // `zbar` `rows`, scratch `rows × 4n`), and the dynamic shared memory is
@@ -2012,32 +2079,42 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
         )
     };
     let sm: *mut u8 = shared::dynamic_shared_mem();
+    let sm_addr = shared::dynamic_shared_addr();
     let fwd_tot = sm as *mut Transfer<f32>;
     let bwd_tot = unsafe { fwd_tot.add(nw) };
     let vws = unsafe { sm.add(64 * nw) } as *mut Boundary<f32>;
     let uws = unsafe { vws.add(nw) };
-    let stot = unsafe { sm.add(96 * nw) } as *mut Affine<f32>;
-    let rtot = unsafe { stot.add(nw) };
-    let sws = unsafe { sm.add(136 * nw) } as *mut C32;
+    // The affine totals in 32-byte slots (20 used): two 16-byte remote loads each.
+    let stot = unsafe { sm.add(96 * nw) } as *mut AffineSlot;
+    let rtot = unsafe { sm.add(128 * nw) } as *mut AffineSlot;
+    let sws = unsafe { sm.add(160 * nw) } as *mut C32;
     let rws = unsafe { sws.add(nw) };
     let zpart = unsafe { rws.add(nw) };
-    let fail = unsafe { sm.add(160 * nw) } as *mut u32;
+    let fail = unsafe { sm.add(184 * nw) } as *mut u32;
+    // The same slots in the `.shared` window (what the other CTAs of a cluster read): the
+    // row's warp `j` lives in CTA `j / nw`, slot `j % nw`.
+    let slot = |off: usize, size: usize, j: usize| {
+        (
+            sm_addr + (off * nw + size * (j % nw)) as u32,
+            (j / nw) as u32,
+        )
+    };
     // The staged row (`tile_vjp_smem_bytes`); the gradients replace `a`, `b`, `c` in place
     // (each thread writes only its own elements, after its last read of them).
     // `staged` gives their bases; called on a `hint::fresh` copy of `sm` in each phase, so the
     // slot addresses are recomputed there instead of held (spilled) across the kernel.
     let staged = |sm: *mut u8| {
-        let sa = unsafe { sm.add(160 * nw + 16) } as *mut f32;
+        let sa = unsafe { sm.add(184 * nw + 16) } as *mut f32;
         let (sb, sc) = unsafe { (sa.add(L * nt), sa.add(2 * L * nt)) };
         (sa, sb, sc, unsafe { sa.add(3 * L * nt) } as *mut C32)
     };
     let (sa, sb, sc, sw) = staged(sm);
     let zero = C32::new(0.0, 0.0);
-    let (n32, m32) = (n as u32, m as u32);
+    let (n32, m32) = (ns as u32, ms as u32);
 
     // Rows start in order, one per SM at a time: ask L2 for the row two waves ahead.
     let ahead = row + 2 * mem::sm_count() as usize;
-    if ahead < rows {
+    if CS == 1 && ahead < rows {
         // SAFETY: row `ahead < rows` of each input (sizes checked by the host).
         unsafe {
             prefetch_row(a.add(ahead * n), n, t, nt);
@@ -2050,8 +2127,13 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     // 1. The forward boundaries of the tile, as in `tile_generic`.
     unsafe {
         stage_vjp::<S, L>(
-            (ar.as_ptr(), br.as_ptr(), cr.as_ptr(), wr.as_ptr()),
-            n32,
+            (
+                ar.as_ptr().add(base.min(n)),
+                br.as_ptr().add(base.min(m)),
+                cr.as_ptr().add(base.min(m)),
+                wr.as_ptr().add(base.min(n)),
+            ),
+            (n32, m32),
             t as u32,
             nt as u32,
             sa,
@@ -2060,18 +2142,40 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
             sw,
         )
     };
+    // The coupling before the segment: `k_{base−1}`, rounded as `staged_vjp_tile` rounds.
+    let k_prev0 = if t == 0 && base > 0 && base <= m {
+        br[base - 1].to_real() * cr[base - 1].to_real()
+    } else {
+        0.0
+    };
     if t == 0 {
         unsafe { fail.write_volatile(0) };
     }
     thread::sync_threads();
     let start = t * L;
     let start32 = start as u32;
-    let tile = unsafe { staged_vjp_tile::<L>(n32, start32, sa, sb, sc) };
+    let tile = unsafe { staged_vjp_tile::<L>((n32, m32), start32, k_prev0, sa, sb, sc) };
     let (x, y) = unsafe { warp_scan_tile::<L, false, true>(&tile, z, lane, wi, fwd_tot, bwd_tot) };
-    thread::sync_threads();
+    cluster_sync::<CS>();
     unsafe {
         let ends = (initial_boundary(), initial_boundary());
-        chain_warp_boundaries::<false>(lane, wi, nw, ends, fwd_tot, bwd_tot, vws, uws);
+        let total = |off: usize, j: usize| -> Transfer<f32> {
+            if CS == 1 {
+                *(sm.add(off * nw) as *const Transfer<f32>).add(j)
+            } else {
+                let (addr, r) = slot(off, 32, j);
+                load_remote::<_, 4>(addr, r)
+            }
+        };
+        chain_row_boundaries::<false>(
+            (lane, wi, nw),
+            (first, row_warps),
+            ends,
+            |j| total(0, j),
+            |j| total(32, j),
+            vws,
+            uws,
+        );
     }
     thread::sync_threads();
     let (v, u) = unsafe { lane_boundaries::<false>(x, y, *vws.add(wi), *uws.add(wi), lane) };
@@ -2095,57 +2199,68 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
         d *= 2;
     }
     if lane == 31 {
-        unsafe { *stot.add(wi) = sx };
+        unsafe { (*stot.add(wi)).0 = sx };
     }
     if lane == 0 {
-        unsafe { *rtot.add(wi) = ry };
+        unsafe { (*rtot.add(wi)).0 = ry };
     }
-    thread::sync_threads();
-    // The values entering every warp: warp 0 scans the s̄ totals, the last warp the r̄ totals.
+    cluster_sync::<CS>();
+    // The values entering every warp: warp 0 scans the s̄ totals, the last warp the r̄ totals
+    // (of all the row's warps).
+    let affine_total = |off: usize, j: usize| -> Affine<f32> {
+        if CS == 1 {
+            unsafe { (*(sm.add(off * nw) as *const AffineSlot).add(j)).0 }
+        } else {
+            let (addr, r) = slot(off, 32, j);
+            unsafe { load_remote::<_, 4>(addr, r) }
+        }
+    };
+    let own = |g: usize| g >= first && g < first + nw;
     if wi == 0 {
-        let mut sx = if lane < nw {
-            unsafe { *stot.add(lane) }
+        let mut sx = if lane < row_warps {
+            affine_total(96, lane)
         } else {
             Affine::identity()
         };
         let mut d = 1;
-        while (d as usize) < nw {
+        while (d as usize) < row_warps {
             let sl = shfl_affine(sx, d, true);
             if lane >= d as usize {
                 sx = sl.then(sx);
             }
             d *= 2;
         }
-        // Lane j: the maps of warps 0..=j, so s̄ entering warp j + 1.
+        // Lane j: the maps of the row's warps 0..=j, so s̄ entering warp j + 1.
         let s = sx.apply(zero);
-        if lane == 0 {
+        if lane == 0 && first == 0 {
             unsafe { *sws = zero };
         }
-        if lane + 1 < nw {
-            unsafe { *sws.add(lane + 1) = s };
+        if lane + 1 < row_warps && own(lane + 1) {
+            unsafe { *sws.add(lane + 1 - first) = s };
         }
     }
     if wi == nw - 1 {
-        let mut ry = if lane < nw {
-            unsafe { *rtot.add(lane) }
+        let mut ry = if lane < row_warps {
+            affine_total(128, lane)
         } else {
             Affine::identity()
         };
         let mut d = 1;
-        while (d as usize) < nw {
+        while (d as usize) < row_warps {
             let rr = shfl_affine(ry, d, false);
             if lane + (d as usize) < 32 {
                 ry = rr.then(ry);
             }
             d *= 2;
         }
-        // Lane j: the maps of warps nw − 1 down to j, so r̄ entering warp j − 1.
+        // Lane j: the maps of the row's warps from the last down to j, so r̄ entering warp
+        // j − 1.
         let r = ry.apply(zero);
-        if lane == 0 {
+        if lane == 0 && first + nw == row_warps {
             unsafe { *rws.add(nw - 1) = zero };
         }
-        if lane >= 1 && lane < nw {
-            unsafe { *rws.add(lane - 1) = r };
+        if lane >= 1 && lane < row_warps && own(lane - 1) {
+            unsafe { *rws.add(lane - 1 - first) = r };
         }
     }
     thread::sync_threads();
@@ -2169,11 +2284,19 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
         c: [0.0; L],
     };
     let (zb, chk1) = adj.finish(&tile, rbar_end, sbar_before, &bt, &ct, &mut g);
+    // A failed tile makes the row's `z̄` sum NaN, so the sum alone gives every CTA of a
+    // cluster the verdict (no failure words to read from the others).
+    let failed_tile = chk0 + chk1 != 0.0;
+    let zb = if failed_tile {
+        C32::new(f32::NAN, f32::NAN)
+    } else {
+        zb
+    };
     for j in 0..L {
         let i = start32 + j as u32;
         if j < tile.len {
             let s = swizzle::<L>(i, 1);
-            // SAFETY: `i < n` (the tile's elements), `i < n − 1` for `b`, `c`: this thread's
+            // SAFETY: `i < ns` (the tile's elements), `i < ms` for `b`, `c`: this thread's
             // own slots, which it has read for the last time.
             unsafe {
                 *sa.add(s) = g.a[j];
@@ -2194,44 +2317,57 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
     if lane == 0 {
         unsafe { *zpart.add(wi) = zs };
     }
-    if chk0 + chk1 != 0.0 {
+    if CS == 1 && failed_tile {
         unsafe { fail.write_volatile(1) };
     }
-    thread::sync_threads();
-    // Every warp sums the warps' parts by the same butterfly (`x + y == y + x` exactly: every
-    // lane of every warp gets the same bits), so every thread knows whether the row
-    // succeeded without another barrier.
-    let mut total = if lane < nw {
-        unsafe { *zpart.add(lane) }
-    } else {
-        zero
+    cluster_sync::<CS>();
+    // Every warp sums the row's warps' parts by the same butterfly (`x + y == y + x` exactly:
+    // every lane of every warp of every CTA gets the same bits), so every thread knows
+    // whether the row succeeded without another barrier.
+    let part = |j: usize| {
+        if j >= row_warps {
+            zero
+        } else if CS == 1 {
+            unsafe { *zpart.add(j) }
+        } else {
+            let (addr, r) = slot(176, 8, j);
+            unsafe { load_remote::<_, 2>(addr, r) }
+        }
     };
+    let mut total = part(lane);
     let mut off = 16;
     while off > 0 {
         total = total + C32::new(warp::shfl_xor(total.re, off), warp::shfl_xor(total.im, off));
         off /= 2;
     }
-    let ok = unsafe { fail.read_volatile() } == 0 && total.re.is_finite() && total.im.is_finite();
+    let failed = if CS == 1 {
+        unsafe { fail.read_volatile() }
+    } else {
+        0
+    };
+    // Every remote read of this CTA is done: let the others exit when they are done too.
+    cluster_arrive::<CS>();
+    let ok = failed == 0 && total.re.is_finite() && total.im.is_finite();
     if ok {
-        // Coalesced: thread `t` writes the elements `t + q·nt`.
+        // Coalesced: thread `t` writes the elements `t + q·nt` of the segment.
         for q in 0..L {
             let i = t + q * nt;
-            if i < n {
+            if i < ns {
                 let s = swizzle::<L>(i as u32, 1);
-                // SAFETY: `i < n` (`i < n − 1` for `b`, `c`), staged; rows disjoint.
+                // SAFETY: `i < ns` (`i < ms` for `b`, `c`), staged; rows and segments disjoint.
                 unsafe {
-                    *ga.add(row * n + i) = *sa.add(s);
-                    if i < m {
-                        *gb.add(row * m + i) = *sb.add(s);
-                        *gc.add(row * m + i) = *sc.add(s);
+                    *ga.add(row * n + base + i) = *sa.add(s);
+                    if i < ms {
+                        *gb.add(row * m + base + i) = *sb.add(s);
+                        *gc.add(row * m + base + i) = *sc.add(s);
                     }
                 }
             }
         }
-        if t == 0 {
+        if t == 0 && rank == 0 {
             unsafe { *zbar.add(row) = total };
         }
-    } else if t == 0 {
+    } else if t == 0 && rank == 0 {
         let res = unsafe {
             let grad = VjpOut {
                 a: row_of_mut(ga, row, n),
@@ -2245,10 +2381,67 @@ unsafe fn tile_vjp_generic<S: Scalar<Real = f32>, const L: usize>(
             Err(e) => unsafe { report(flag, e, row) },
         }
     }
+    cluster_wait::<CS>();
+}
+
+/// This CTA's rank in its cluster of `CS` (0 when `CS == 1`).
+#[inline(always)]
+fn cta_rank<const CS: usize>() -> usize {
+    #[cfg(target_feature = "sm_90")]
+    if CS > 1 {
+        return crate::cuda::cluster::rank() as usize;
+    }
+    0
+}
+
+/// A barrier over the cluster of `CS` CTAs (the block's own barrier when `CS == 1`).
+#[inline(always)]
+fn cluster_sync<const CS: usize>() {
+    #[cfg(target_feature = "sm_90")]
+    if CS > 1 {
+        crate::cuda::cluster::sync();
+        return;
+    }
+    thread::sync_threads();
+}
+
+/// The arrival half of a cluster barrier (nothing when `CS == 1`).
+#[inline(always)]
+fn cluster_arrive<const CS: usize>() {
+    #[cfg(target_feature = "sm_90")]
+    if CS > 1 {
+        crate::cuda::cluster::arrive();
+    }
+}
+
+/// The waiting half of a cluster barrier (nothing when `CS == 1`).
+#[inline(always)]
+fn cluster_wait<const CS: usize>() {
+    #[cfg(target_feature = "sm_90")]
+    if CS > 1 {
+        crate::cuda::cluster::wait();
+    }
+}
+
+/// [`cluster::load_remote`] (`CS > 1` only: a cluster of one never reads another CTA).
+///
+/// # Safety
+/// As [`cluster::load_remote`].
+#[inline(always)]
+unsafe fn load_remote<T: Copy, const W: usize>(addr: u32, rank: u32) -> T {
+    #[cfg(target_feature = "sm_90")]
+    {
+        unsafe { crate::cuda::cluster::load_remote::<T, W>(addr, rank) }
+    }
+    #[cfg(not(target_feature = "sm_90"))]
+    {
+        let _ = (addr, rank);
+        unreachable!("clusters need sm_90")
+    }
 }
 
 macro_rules! tile_vjp_kernels {
-    ($s:ty, $l:literal, $vjp:ident) => {
+    ($s:ty, $l:literal, $cs:literal, $vjp:ident) => {
         /// Exact VJP of the resolvent diagonal, one block per system, a register tile per
         /// thread.
         #[no_mangle]
@@ -2268,7 +2461,7 @@ macro_rules! tile_vjp_kernels {
             scratch: *mut C32,
             flag: *mut u64,
         ) {
-            tile_vjp_generic::<$s, $l>(
+            tile_vjp_generic::<$s, $l, $cs>(
                 rows,
                 n,
                 a,
@@ -2287,8 +2480,21 @@ macro_rules! tile_vjp_kernels {
     };
 }
 
-tile_vjp_kernels!(f32, 8, resolvent_vjp_tile8_f32);
-tile_vjp_kernels!(f16, 8, resolvent_vjp_tile8_f16);
+tile_vjp_kernels!(f32, 8, 1, resolvent_vjp_tile8_f32);
+tile_vjp_kernels!(f16, 8, 1, resolvent_vjp_tile8_f16);
+// Clusters of 4 or 8 CTAs per row (sm_90; `build-ptx.sh` declares `.reqnctapercluster`).
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f32, 8, 4, resolvent_vjp_cluster4_f32);
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f16, 8, 4, resolvent_vjp_cluster4_f16);
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f32, 8, 8, resolvent_vjp_cluster8_f32);
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f16, 8, 8, resolvent_vjp_cluster8_f16);
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f32, 4, 4, resolvent_vjp_cluster4_tile4_f32);
+#[cfg(target_feature = "sm_90")]
+tile_vjp_kernels!(f32, 4, 8, resolvent_vjp_cluster8_tile4_f32);
 
 // ---------------------------------------------------------------------------------------
 // Split-row tile kernels: a few long systems, each spread over `segs` blocks (SMs).
