@@ -45,6 +45,17 @@ pub const KERNELS: [&str; 24] = [
     "causal_resolvent_vjp_smem_f16",
 ];
 
+/// The kernels only the sm_90 PTX has: the cluster VJPs (thread block clusters, distributed
+/// shared memory), each declaring its cluster size (`.reqnctapercluster`).
+pub const KERNELS_SM90: [(&str, u32); 6] = [
+    ("resolvent_vjp_cluster4_f32", 4),
+    ("resolvent_vjp_cluster4_f16", 4),
+    ("resolvent_vjp_cluster8_f32", 8),
+    ("resolvent_vjp_cluster8_f16", 8),
+    ("resolvent_vjp_cluster4_tile4_f32", 4),
+    ("resolvent_vjp_cluster8_tile4_f32", 8),
+];
+
 pub mod adjoint;
 pub mod bench;
 pub mod context;

@@ -57,9 +57,16 @@
 //! forward tile scans, each tile's two transfers from one recurrence (`Tile::transfers`),
 //! then each tile's two adjoint recurrences reduced to affine maps and
 //! scanned by shuffles, the row staged in shared memory; a failing row is recomputed by the
-//! checked sequential VJP), which [`Schedule::Auto`] picks at every batch size for
-//! `n ≤ 4096` (H200, N = 4096, f32: B = 16 24.6 µs vs 74.4 µs shared-memory block; B = 16384
-//! 2.67 ms vs 22.1 ms thread per system).
+//! checked sequential VJP), which [`Schedule::Auto`] picks for many rows with `n ≤ 4096`
+//! (H200, N = 4096, f32, B = 16384: 2.63 ms vs 22.1 ms thread per system), and on compute
+//! capability 9.0 its *cluster* form (`resolvent_vjp_cluster{4,8}[_tile4]_*`,
+//! [`Schedule::Cluster`]): each row on a thread block cluster of 4 or 8 CTAs (distributed
+//! shared memory: each CTA reads the other CTAs' warp totals with 16-byte remote loads after
+//! a cluster barrier, and scans all the row's totals itself), which Auto picks for few rows
+//! (`4·rows ≤ SMs`, `n ≥ 1024`; tiles of 4 for f32 up to `n = 4096`, of 8 up to 8192, f16
+//! only beyond 4096). H200, B = 16, f32: N = 4096 18.1 µs (one block 24.5 µs, shared-memory
+//! block 74.5 µs); N = 8192 22.1 µs (shared-memory block 282 µs). With tiles of 8 the
+//! cluster kernels give the one-block kernel's bits.
 //!
 //! Two levels of API:
 //! - host slices in, `Vec` out: [`diag`], [`causal`], [`vjp`], [`causal_vjp`];
@@ -209,9 +216,9 @@ pub const AUTO_VJP_CLUSTER: u32 = 4;
 
 /// [`Schedule::Auto`] gives the diagonal's VJP a cluster per row from this order on, when
 /// the batch leaves [`AUTO_VJP_CLUSTER`] SMs per row (H200, B = 16, f32, one block vs 4 CTAs
-/// with tiles of 4: N = 1024 17.4 vs 17.4 µs, N = 2048 19.7 vs 18.1, N = 3072 22.1 vs 19.2,
-/// N = 4096 24.5 vs 19.7).
-const CLUSTER_MIN_N: usize = 2048;
+/// with tiles of 4, session 10 runs 5 and 7: N = 1024 17.2 vs 16.0 µs, N = 2048 19.7 vs 16.6,
+/// N = 3072 22.1 vs 17.8, N = 4096 24.5 vs 18.3).
+const CLUSTER_MIN_N: usize = 1024;
 
 /// Dynamic shared memory of the tile VJP kernels with `threads` tiles of `len` (as the kernel
 /// crate's `tile_vjp_smem_bytes`).

@@ -807,7 +807,8 @@ fn gpu_vjp_matches_f64_reference() {
     }
     vjp_case(&gpu, Op::Diag, TILE8, 300, 515, 35);
     vjp_case(&gpu, Op::Diag, TILE8, 4099, 17, 36);
-    // Longer rows: Auto falls back to the shared-memory kernel.
+    // Longer rows: Auto takes a cluster of 4 CTAs (tiles of 8) on sm_90, else falls back to
+    // the shared-memory kernel.
     vjp_case(&gpu, Op::Diag, Schedule::Auto, 2, 4097, 37);
 }
 
