@@ -562,8 +562,10 @@ fn pick(
         // the 1e-4 bound, and the VJPs are slower (25 vs 22 ms): thread per system there.
         Schedule::Auto => rows < ROWS_THRESHOLD || (!vjp && op == Op::Diag),
         Schedule::Block { .. } => true,
-        Schedule::Rows | Schedule::Tile { .. } | Schedule::Split { .. } => false,
-        Schedule::Cluster { .. } => false,
+        Schedule::Rows
+        | Schedule::Tile { .. }
+        | Schedule::Split { .. }
+        | Schedule::Cluster { .. } => false,
     };
     let k = match (op, block) {
         (Op::Diag, true) => 0,
@@ -694,8 +696,8 @@ fn pick_tile_vjp(gpu: &Gpu, dtype: usize, n: usize, len: u32) -> Result<Plan> {
     })
 }
 
-/// The cluster VJP kernel for rows of order `n` on `ctas` CTAs each: `⌈n/(8·ctas)⌉` threads
-/// per CTA rounded up to a warp, at most 32 warps per row, [`tile_vjp_smem_bytes`] per CTA,
+/// The cluster VJP kernel for rows of order `n` on `ctas` CTAs each with tiles of `len`:
+/// `⌈n/(len·ctas)⌉` threads per CTA rounded up to a warp, at most 32 warps per row, [`tile_vjp_smem_bytes`] per CTA,
 /// and a cluster the device can schedule (`cuOccupancyMaxActiveClusters`).
 fn pick_cluster_vjp(gpu: &Gpu, dtype: usize, n: usize, ctas: u32, len: u32) -> Result<Plan> {
     let name = match (ctas, len, dtype) {

@@ -116,7 +116,7 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
             let head = body.split('{').next().unwrap_or_default();
             let want = if name.starts_with("resolvent_vjp_tile8_") || name.contains("_tile16_") {
                 Some(".maxnreg 128")
-            } else if name.contains("_tile8_") && !name.contains("_cluster") {
+            } else if name.contains("_tile8_") {
                 Some(".maxnreg 64")
             } else {
                 None
