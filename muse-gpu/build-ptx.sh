@@ -27,27 +27,28 @@ LBL=$(rustc +"$TC" --print sysroot)/lib/rustlib/$HOST/bin/self-contained/llvm-bi
 [ -x "$(rustc +"$TC" --print sysroot)/lib/rustlib/$HOST/bin/llvm-link" ] || { echo "rustup component add --toolchain $TC llvm-tools" >&2; exit 1; }
 [ -d "$(rustc +"$TC" --print sysroot)/lib/rustlib/src/rust/library" ] || { echo "rust-src missing (rustup component add --toolchain $TC rust-src, or shared/toolchain/rust-src-*.tar.xz)" >&2; exit 1; }
 
-build() { # $1 target-cpu, $2 output file
-  CARGO_TARGET_DIR=kernels/target/ptx-$1 RUSTFLAGS="-C target-cpu=$1 -C linker=$LBL -A linker_messages -C llvm-args=-unroll-threshold=20000" \
+build() { # $1 target-cpu, $2 output file, $3 extra target features
+  CARGO_TARGET_DIR=kernels/target/ptx-$1 RUSTFLAGS="-C target-cpu=$1 ${3:+-C target-feature=$3 }-C linker=$LBL -A linker_messages -C llvm-args=-unroll-threshold=20000" \
     cargo +"$TC" build --release --locked --manifest-path kernels/Cargo.toml \
       --target nvptx64-nvidia-cuda -Zbuild-std=core
   # Crate disambiguators in mangled names hash the checkout's path: normalise our two crates'
   # so that any checkout rebuilds the same bytes (`--check`).
   # The tile8 kernels run 512 threads per row: `.maxnreg 64` (what CUDA C++ says with
   # `__launch_bounds__(512, 2)`, which rustc cannot express) lets two blocks share an SM;
-  # `.maxnreg 128` keeps 512-thread blocks (N up to 8192) possible for the tile16 kernels,
+  # `.maxnreg 128` keeps 512-thread blocks (N up to 8192) possible for the tile16 kernels (and
+  # two 256-thread blocks per SM for the streaming kernel),
   # and (N up to 4096) for the tile VJP kernels. The cluster VJP kernels declare their cluster
   # size (`.reqnctapercluster`, what CUDA C++ says with `__cluster_dims__`), so a plain launch
   # of `rows × size` blocks runs each row on one cluster.
   sed -E 's/Cs[0-9A-Za-z]+_(9muse_core|16muse_gpu_kernels)/Cs0_\1/g' \
     "kernels/target/ptx-$1/nvptx64-nvidia-cuda/release/muse_gpu_kernels.ptx" \
     | sed -E '/^\.visible \.entry (resolvent_diag|causal_resolvent)_tile8_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 64/' \
-    | sed -E '/^\.visible \.entry ([a-z_]+_tile16|resolvent_vjp_tile8)_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 128/' \
+    | sed -E '/^\.visible \.entry ([a-z_]+_tile16|resolvent_vjp_tile8|resolvent_diag_stream16)_f(32|16)\(/,/^\)/ s/^\)(.*)$/)\1\n.maxnreg 128/' \
     | sed -E '/^\.visible \.entry resolvent_vjp_cluster([0-9])(_tile[24])?_f(32|16)\(/,/^\)/ { /^\.visible/ { h; s/.*cluster([0-9]).*/\1/; x }; /^\)/ { G; s/^\)(.*)\n([0-9])$/)\1\n.reqnctapercluster \2, 1, 1/ } }' > "ptx/$2"
   if [ -n "${PTXAS:-}" ]; then "$PTXAS" -arch="$1" "ptx/$2" -o /dev/null && echo "ptxas ok: $2"; fi
 }
 mkdir -p ptx
-build sm_90 muse_kernels_sm90.ptx   # H100/H200: .target sm_90
+build sm_90 muse_kernels_sm90.ptx +ptx80  # H100/H200: .target sm_90, PTX ISA 8.0 (bulk copies)
 build sm_70 muse_kernels_sm70.ptx   # portable: .target sm_70
 
 # The sources of the PTX: the kernel crate, the muse-core sources it compiles, the lock file

@@ -1,5 +1,5 @@
 //! GPU resolvent benchmark: `cargo run --release -p muse-gpu --example gpu_resolvent_bench
-//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--sweep] [--small] [--match PATTERNS] [--warm] [--ptx FILE]`.
+//! -- [--json FILE] [--runs N] [--warmup N] [--quick] [--sweep] [--small] [--stream] [--match PATTERNS] [--warm] [--ptx FILE]`.
 //! Prints one line per case and, with `--json`, writes the whole report (hand-formatted JSON;
 //! the library's structs are serde-free). `--sweep`: thread counts around the target shapes
 //! instead of the standard set; `--small`: only the B ≤ 16 cases; `--warm`: a diagnostic,
@@ -18,6 +18,7 @@ fn line(r: &CaseResult) -> String {
         (Schedule::Tile { len }, Some(t)) => format!("tile{len}/{t}"),
         (Schedule::Split { segs }, Some(t)) => format!("split{segs}/{t}"),
         (Schedule::Cluster { ctas, len }, Some(t)) => format!("cluster{ctas}x{len}/{t}"),
+        (Schedule::Stream, Some(t)) => format!("stream16/{t}"),
         (Schedule::Auto, Some(t)) => format!("auto:{}/{t}", r.kernel),
         (_, Some(t)) => format!("block/{t}"),
         (Schedule::Rows, None) | (_, None) => "rows".to_string(),
@@ -159,6 +160,30 @@ fn main() {
         }
         cases.push(case(BenchOp::Causal, "f32", 16384, 4096, Schedule::Rows));
         cases.push(case(BenchOp::Causal, "f32", 16384, 4096, bl(Some(256))));
+        cfg.cases = cases;
+    }
+    if args.iter().any(|a| a == "--stream") {
+        // The streaming kernel against tiles of 16 and `Auto` over the orders it takes.
+        use muse_gpu::bench::{BenchOp, CaseSpec};
+        let mut cases = Vec::new();
+        for (rows, n) in [
+            (16384, 512),
+            (16384, 1024),
+            (16384, 2048),
+            (16384, 4096),
+            (600, 4096),
+            (8192, 8192),
+        ] {
+            for schedule in [Schedule::Tile { len: 16 }, Schedule::Stream, Schedule::Auto] {
+                cases.push(CaseSpec {
+                    op: BenchOp::Diag,
+                    dtype: "f32",
+                    rows,
+                    n,
+                    schedule,
+                });
+            }
+        }
         cfg.cases = cases;
     }
     if args.iter().any(|a| a == "--small") {

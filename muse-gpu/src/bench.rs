@@ -179,6 +179,7 @@ impl BenchConfig {
             case(Diag, "f32", 16384, 4096, block),
             case(Diag, "f32", 16384, 4096, tile(8)),
             case(Diag, "f32", 16384, 4096, tile(16)),
+            case(Diag, "f32", 16384, 4096, Schedule::Stream),
             case(Diag, "f16", 16384, 4096, block),
             case(Diag, "f16", 16384, 4096, tile(8)),
             case(Diag, "f16", 16384, 4096, tile(16)),

@@ -45,15 +45,17 @@ pub const KERNELS: [&str; 24] = [
     "causal_resolvent_vjp_smem_f16",
 ];
 
-/// The kernels only the sm_90 PTX has: the cluster VJPs (thread block clusters, distributed
-/// shared memory), each declaring its cluster size (`.reqnctapercluster`).
-pub const KERNELS_SM90: [(&str, u32); 6] = [
-    ("resolvent_vjp_cluster4_f32", 4),
-    ("resolvent_vjp_cluster4_f16", 4),
-    ("resolvent_vjp_cluster8_f32", 8),
-    ("resolvent_vjp_cluster8_f16", 8),
-    ("resolvent_vjp_cluster4_tile4_f32", 4),
-    ("resolvent_vjp_cluster8_tile4_f32", 8),
+/// The kernels only the sm_90 PTX has, with their cluster size: the cluster VJPs (thread
+/// block clusters, distributed shared memory; `.reqnctapercluster`) and the streaming
+/// forward kernel (bulk copies and mbarriers, PTX ISA 8.0; no cluster).
+pub const KERNELS_SM90: [(&str, Option<u32>); 7] = [
+    ("resolvent_vjp_cluster4_f32", Some(4)),
+    ("resolvent_vjp_cluster4_f16", Some(4)),
+    ("resolvent_vjp_cluster8_f32", Some(8)),
+    ("resolvent_vjp_cluster8_f16", Some(8)),
+    ("resolvent_vjp_cluster4_tile4_f32", Some(4)),
+    ("resolvent_vjp_cluster8_tile4_f32", Some(8)),
+    ("resolvent_diag_stream16_f32", None),
 ];
 
 pub mod adjoint;

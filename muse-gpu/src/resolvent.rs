@@ -21,6 +21,15 @@
 //!   publishes its segment's transfer products and waits for its row's other segments (flags
 //!   set to a per-launch epoch), and the row's last block recomputes a row whose
 //!   accumulator fired. Automatic for a few long rows (below);
+//! - *stream* (`resolvent_diag_stream16_f32`, [`Schedule::Stream`], diagonal, f32 storage,
+//!   compute capability 9.0, `n` a multiple of 512): the tile scheme (`L = 16`) in
+//!   persistent blocks, as many as fit on the device, each looping over rows `g, g + G, …`.
+//!   One thread has the bulk-copy engine (TMA) load the next row's `a`, `b`, `c` into shared
+//!   memory while the block computes this one (an mbarrier counts the bytes in) and store
+//!   each row's outputs from shared memory, so the loads and stores overlap the arithmetic
+//!   and cost the threads no instructions; the block stages `k = b·c` from the copied spans
+//!   and writes its outputs conflict-free (pairs permuted in registers). Automatic for large
+//!   f32 batches of rows of `N ≥ 2048` (below);
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -32,7 +41,9 @@
 //! - *rows*: one thread per system running the sequential ratio recurrence.
 //!
 //! [`Schedule::Auto`] picks, for the diagonal, the split kernel with 4 segments per row for
-//! rows of `N > 4096` when the batch leaves 4 SMs per row, otherwise the tile kernel: with
+//! rows of `N > 4096` when the batch leaves 4 SMs per row, the streaming kernel for f32
+//! storage when the batch keeps two blocks on every SM and `N ≥ 2048` is a multiple of 512
+//! (where the sm_90 PTX is loaded), otherwise the tile kernel: with
 //! `L = 16` for f32 storage when the batch keeps two blocks on every SM (`rows ≥ 2·SMs`,
 //! `N ≥ 512`), with `L = 8` for fewer rows and f16 storage (`L = 16` for rows too long for
 //! 8); for longer rows, and for the causal forward,
@@ -44,7 +55,7 @@
 //! [`MAX_BATCH_THREADS`] threads. Measured on an H200 (f32, N = 4096, CUDA events after a
 //! cache-flushing memset, median of 100; `muse-gpu/NOTES.md`, rounds 4 to 10): B = 16,
 //! tile8 10.6 µs (split4 16.6 µs, shared-memory block 37.3 µs in round 8), and N = 8192:
-//! split kernel (4 segments) 20.5 µs; B = 16384, tile16 0.56 ms vs tile8 0.71 ms vs
+//! split kernel (4 segments) 20.5 µs; B = 16384, stream 0.51 ms vs tile16 0.56 ms vs tile8 0.71 ms vs
 //! shared-memory block 3.85 ms vs thread per system 6.31 ms; causal B = 16384: tile8
 //! 0.48 ms, rows 2.93 ms, but the causal
 //! tiles' worst row (3.7e-4 with tiles of 8) is above the 1e-4 bound, so Auto leaves them
@@ -165,6 +176,24 @@ pub enum Schedule {
         /// Elements per thread: 8, or 4 (f32 storage only).
         len: u32,
     },
+    /// The diagonal only, f32 storage, compute capability 9.0 (the sm_90 PTX), `n` a multiple
+    /// of 512 up to the shared memory's limit: persistent blocks (as many as fit on the
+    /// device at once) each computing rows `g, g + G, …` in register tiles of 16, while the
+    /// bulk-copy engine (TMA) loads the next row's inputs into shared memory and stores each
+    /// row's outputs, so the memory traffic overlaps the arithmetic. An error where these
+    /// conditions fail. [`Schedule::Auto`] picks it for large batches. Other operations treat
+    /// it as [`Schedule::Auto`].
+    Stream,
+}
+
+/// The streaming kernel (f32 storage, sm_90 only).
+const FWD_STREAM: &str = "resolvent_diag_stream16_f32";
+
+/// Dynamic shared memory of the streaming kernel (as the kernel crate's
+/// `stream_smem_bytes`): the warps' totals and boundaries, the failure word and two
+/// mbarriers, two buffers of `a`, one of `k`, the spans of `b` and `c`, the outputs.
+const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
+    96 * (threads / 32) + 32 + 28 * n + 32
 }
 
 /// The split kernels: `[dtype]`.
@@ -320,6 +349,8 @@ struct Plan {
     split: Option<(u32, u32)>,
     /// Cluster kernels: CTAs per row (with `tile`: their dynamic shared bytes).
     cluster: Option<u32>,
+    /// Streaming kernel: blocks in the grid (with `tile`: their dynamic shared bytes).
+    grid: Option<u32>,
 }
 
 /// Per-row scratch of the block kernel in complex elements (as the kernel crate's
@@ -506,7 +537,11 @@ fn pick(
         Schedule::Cluster { ctas, len } if vjp && op == Op::Diag => {
             return pick_cluster_vjp(gpu, dtype, n, ctas, len)
         }
-        Schedule::Tile { .. } | Schedule::Split { .. } | Schedule::Cluster { .. } => Schedule::Auto,
+        Schedule::Stream if !vjp && op == Op::Diag => return pick_stream(gpu, dtype, rows, n),
+        Schedule::Tile { .. }
+        | Schedule::Split { .. }
+        | Schedule::Cluster { .. }
+        | Schedule::Stream => Schedule::Auto,
         s => s,
     };
     if schedule == Schedule::Auto && !vjp && op == Op::Diag {
@@ -525,6 +560,13 @@ fn pick(
             }
         }
         let many = dtype == 0 && rows >= 2 * gpu.sm_count() && n >= 16 * 32;
+        // Large f32 batches of rows of at least `STREAM_MIN_N` (a multiple of 512): the
+        // streaming kernel (sm_90), where it exists.
+        if many && n >= STREAM_MIN_N && n % 512 == 0 {
+            if let Ok(p) = pick_stream(gpu, dtype, rows, n) {
+                return Ok(p);
+            }
+        }
         let lens = if many { [16, 8] } else { [8, 16] };
         for len in lens {
             if let Ok(p) = pick_tile(gpu, op, dtype, n, len) {
@@ -565,7 +607,8 @@ fn pick(
         Schedule::Rows
         | Schedule::Tile { .. }
         | Schedule::Split { .. }
-        | Schedule::Cluster { .. } => false,
+        | Schedule::Cluster { .. }
+        | Schedule::Stream => false,
     };
     let k = match (op, block) {
         (Op::Diag, true) => 0,
@@ -582,6 +625,7 @@ fn pick(
             tile: None,
             split: None,
             cluster: None,
+            grid: None,
         });
     }
     let requested = match schedule {
@@ -637,6 +681,7 @@ fn pick(
                 tile: None,
                 split: None,
                 cluster: None,
+                grid: None,
             });
         }
     }
@@ -664,6 +709,7 @@ fn pick(
         tile: None,
         split: None,
         cluster: None,
+        grid: None,
     })
 }
 
@@ -741,6 +787,7 @@ fn pick_cluster_vjp(gpu: &Gpu, dtype: usize, n: usize, ctas: u32, len: u32) -> R
         tile: Some(bytes as u32),
         split: None,
         cluster: Some(ctas as u32),
+        grid: None,
     })
 }
 
@@ -771,6 +818,52 @@ fn tile_plan(
         tile: Some(bytes as u32),
         split: None,
         cluster: None,
+        grid: None,
+    })
+}
+
+/// [`Schedule::Auto`] streams rows of at least this order (a multiple of 512) when the batch
+/// keeps two blocks on every SM. H200, session 11 run 6 (tiles of 16 vs streaming, f32):
+/// B = 16384: N = 512 71.3 vs 74.5 µs, 1024 133.8 vs 143.3, 2048 260.3 vs 250.1, 4096 557.4
+/// vs 510.5; B = 600, N = 4096: 34.9 vs 31.9; B = 8192, N = 8192: 841 vs 560.
+const STREAM_MIN_N: usize = 2048;
+
+/// The streaming kernel for `rows` systems of order `n` (f32 storage, `n` a multiple of 512):
+/// `n/16` threads, [`stream_smem_bytes`], and as many blocks as fit on the device at once
+/// (at most `rows`).
+fn pick_stream(gpu: &Gpu, dtype: usize, rows: usize, n: usize) -> Result<Plan> {
+    if dtype != 0 || n == 0 || n % 512 != 0 {
+        return Err(GpuError::TooLarge(format!(
+            "the streaming kernel needs f32 storage and n a multiple of 512 (n = {n})"
+        )));
+    }
+    // Missing from the portable (sm_70) PTX: `GpuError::MissingKernel`.
+    let func = gpu.function(FWD_STREAM)?;
+    let max = func.max_threads_per_block()?.max(32) as usize / 32 * 32;
+    let threads = n / 16;
+    let bytes = stream_smem_bytes(n, threads);
+    if threads > max || bytes > gpu.max_shared_bytes() {
+        return Err(GpuError::TooLarge(format!(
+            "`{FWD_STREAM}`: n = {n} needs {threads} threads and {bytes} bytes of shared memory \
+             (at most {max} threads, {} bytes)",
+            gpu.max_shared_bytes()
+        )));
+    }
+    func.set_attribute(
+        cudarc::driver::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        bytes as i32,
+    )?;
+    let per_sm =
+        func.occupancy_max_active_blocks_per_multiprocessor(threads as u32, bytes, None)? as usize;
+    let grid = rows.min(per_sm.max(1) * gpu.sm_count()).max(1);
+    Ok(Plan {
+        name: FWD_STREAM,
+        threads: Some(threads as u32),
+        smem: None,
+        tile: Some(bytes as u32),
+        split: None,
+        cluster: None,
+        grid: Some(grid as u32),
     })
 }
 
@@ -824,6 +917,7 @@ fn pick_split(gpu: &Gpu, op: Op, dtype: usize, rows: usize, n: usize, segs: u32)
         tile: None,
         split: Some((segs as u32, bytes as u32)),
         cluster: None,
+        grid: None,
     })
 }
 
@@ -909,7 +1003,9 @@ pub fn launch_forward<S: GpuScalar>(
         return Ok(());
     }
     if let (Some(bytes), Some(t)) = (plan.tile, plan.threads) {
-        let cfg = smem_config(&func, rows, t, bytes)?;
+        // One block per row, or the streaming kernel's persistent grid.
+        let blocks = plan.grid.map_or(rows, |g| g as usize);
+        let cfg = smem_config(&func, blocks, t, bytes)?;
         let mut b = gpu.stream().launch_builder(&func);
         b.arg(&rows)
             .arg(&n)
@@ -925,7 +1021,10 @@ pub fn launch_forward<S: GpuScalar>(
         // rows·(n − 1), out = 2·rows·n, flag = 1 word); `threads` is a multiple of 32 with
         // threads·len ≥ n (`pick_tile`), the dynamic shared memory is the kernel's
         // `tile_smem_bytes(n, threads, len, causal)` (allowed by `smem_config`), n ≥ 1, and one
-        // block runs each row.
+        // block runs each row. The streaming kernel (`pick_stream`): n = 16·threads, its
+        // `stream_smem_bytes`, any grid of at least one block; its bulk copies need `a`, `b`,
+        // `c`, `out` 16-byte aligned, which they are: a `DeviceBuffer` is always a whole
+        // allocation of the driver (`cuMemAlloc*`: 256-byte aligned).
         unsafe { b.launch(cfg) }?;
         return Ok(());
     }

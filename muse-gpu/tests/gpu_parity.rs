@@ -1181,3 +1181,100 @@ fn gpu_cluster_vjp_is_the_tile_vjp() {
         }
     }
 }
+
+/// The streaming kernel (sm_90): persistent blocks that loop over more rows than there are
+/// blocks, rows whose `b`, `c` start at every offset inside a 16-byte block (`b` and `c` rows
+/// are `n − 1` long), the longest row, errors from rows deep inside a block's loop (the right
+/// row and index), and its refusals.
+#[test]
+fn gpu_stream_kernel_matches_f64_reference() {
+    let Some(gpu) = gpu() else { return };
+    let stream = Schedule::Stream;
+    match gr::resolve_schedule::<f32>(&gpu, Op::Diag, 1, 512, stream) {
+        Err(GpuError::MissingKernel { name, .. }) => {
+            eprintln!("skipped: `{name}` needs the sm_90 PTX");
+            return;
+        }
+        r => {
+            r.unwrap();
+        }
+    }
+    let z = Complex::new(0.3, 0.5);
+    for (rows, n) in [
+        (1, 512),
+        (7, 512),
+        (3000, 512),
+        (600, 1024),
+        (2000, 4096),
+        (3, 8192),
+    ] {
+        check_forward::<f32>(
+            &gpu,
+            Op::Diag,
+            stream,
+            &random(rows, n, z, 700 + n as u64),
+            4.0,
+            1e-4,
+        );
+    }
+    check_forward::<f32>(
+        &gpu,
+        Op::Diag,
+        stream,
+        &laplacian_like(600, 4096, 7),
+        4.0,
+        1e-6,
+    );
+    // Errors from rows late in a block's loop (600 rows on at most 2 blocks per SM).
+    let n = 4096;
+    let bt = random(600, n, z, 11);
+    let (a, b, c) = (cast::<f32>(&bt.a), cast::<f32>(&bt.b), cast::<f32>(&bt.c));
+    let mut a2 = a.clone();
+    a2[517 * n + 123] = f32::NAN;
+    let e = expect_kernel_error(gpu_forward(&gpu, Op::Diag, stream, &bt, &a2, &b, &c));
+    assert_eq!(
+        e,
+        ResolventError::NonFiniteInput {
+            arg: Arg::A,
+            row: 517,
+            index: 123
+        }
+    );
+    let mut c2 = c.clone();
+    c2[301 * (n - 1) + n - 2] = f32::INFINITY;
+    let e = expect_kernel_error(gpu_forward(&gpu, Op::Diag, stream, &bt, &a, &b, &c2));
+    assert_eq!(
+        e,
+        ResolventError::NonFiniteInput {
+            arg: Arg::C,
+            row: 301,
+            index: n - 2
+        }
+    );
+    let real = Batch {
+        z: Complex::new(0.5, 0.0),
+        ..random(600, n, Complex::new(0.5, 0.0), 11)
+    };
+    let mut a3 = a.clone();
+    a3[433 * n] = 0.5;
+    let e = expect_kernel_error(gpu_forward(&gpu, Op::Diag, stream, &real, &a3, &b, &c));
+    assert!(
+        matches!(
+            e,
+            ResolventError::ZeroPivot {
+                row: 433,
+                pivot: Pivot::Leading,
+                index: 0
+            }
+        ),
+        "{e:?}"
+    );
+    // f16 storage, n not a multiple of 512: refused.
+    for r in [
+        gr::resolve_schedule::<f16>(&gpu, Op::Diag, 16, 4096, stream),
+        gr::resolve_schedule::<f32>(&gpu, Op::Diag, 16, 4000, stream),
+        gr::resolve_schedule::<f32>(&gpu, Op::Diag, 16, 0, stream),
+    ] {
+        assert!(matches!(r, Err(GpuError::TooLarge(_))), "{r:?}");
+    }
+}

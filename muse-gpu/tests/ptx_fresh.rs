@@ -79,7 +79,8 @@ fn ptx_has_every_kernel_and_no_externs() {
     }
     assert!(muse_gpu::PTX_SM90.contains(".target sm_90"));
     assert!(muse_gpu::PTX_SM70.contains(".target sm_70"));
-    // The cluster kernels: in the sm_90 PTX only, each with its cluster size.
+    // The sm_90 kernels: in the sm_90 PTX only (PTX ISA 8.0), each with its cluster size.
+    assert!(muse_gpu::PTX_SM90.contains(".version 8.0"));
     for (k, ctas) in muse_gpu::KERNELS_SM90 {
         let entry = format!(".visible .entry {k}(");
         assert!(!muse_gpu::PTX_SM70.contains(&entry), "{k} in the sm_70 PTX");
@@ -90,7 +91,8 @@ fn ptx_has_every_kernel_and_no_externs() {
         let head = body.split('{').next().unwrap_or_default();
         assert_eq!(
             head.lines().find(|l| l.starts_with(".reqnctapercluster")),
-            Some(format!(".reqnctapercluster {ctas}, 1, 1").as_str()),
+            ctas.map(|c| format!(".reqnctapercluster {c}, 1, 1"))
+                .as_deref(),
             "{k}: cluster size"
         );
     }
@@ -101,20 +103,26 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
     // build-ptx.sh documents FMA contraction as off: the GPU rounds like the CPU f32 path.
     // The only `fma.rn` are muse-core's explicit `Real::mul_add` (libm's correctly rounded
     // `fma` on the CPU, the same bits), which only the register-tile arithmetic uses: the
-    // tile, split and cluster kernels. The forward tile8 kernels carry `.maxnreg 64`, the
-    // tile16 and tile VJP kernels `.maxnreg 128`, the cluster kernels none (build-ptx.sh).
+    // tile, split, cluster and streaming kernels. The forward tile8 kernels carry `.maxnreg
+    // 64`, the tile16, tile VJP and streaming kernels `.maxnreg 128`, the cluster kernels none
+    // (build-ptx.sh).
     for ptx in [muse_gpu::PTX_SM90, muse_gpu::PTX_SM70] {
         let mut entries = 0;
         for body in ptx.split(".visible .entry ").skip(1) {
             let name = body.split('(').next().unwrap_or_default();
-            let tiles =
-                name.contains("_tile") || name.contains("_split") || name.contains("_cluster");
+            let tiles = name.contains("_tile")
+                || name.contains("_split")
+                || name.contains("_cluster")
+                || name.contains("_stream");
             assert!(
                 tiles || !body.contains("fma.rn.f32"),
                 "`{name}` has a fused multiply-add"
             );
             let head = body.split('{').next().unwrap_or_default();
-            let want = if name.starts_with("resolvent_vjp_tile8_") || name.contains("_tile16_") {
+            let want = if name.starts_with("resolvent_vjp_tile8_")
+                || name.contains("_tile16_")
+                || name.contains("_stream16_")
+            {
                 Some(".maxnreg 128")
             } else if name.contains("_tile8_") {
                 Some(".maxnreg 64")

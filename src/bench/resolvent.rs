@@ -758,6 +758,7 @@ mod gpu {
                         Schedule::Tile { len } => format!("tile/{len}"),
                         Schedule::Split { segs } => format!("split/{segs}"),
                         Schedule::Cluster { ctas, len } => format!("cluster/{ctas}/tile{len}"),
+                        Schedule::Stream => "stream".to_owned(),
                     },
                     "median_us": r.timing.median_us,
                     "p25_us": r.timing.p25_us,

@@ -147,6 +147,49 @@ pub mod shared {
             }
         }
     }
+    /// Reads the four words at the shared address `addr` in one access (`ld.shared.v4`).
+    ///
+    /// # Safety
+    /// As [`load`], for 16 bytes aligned to 16.
+    #[inline(always)]
+    pub unsafe fn load4(addr: u32) -> [f32; 4] {
+        let v: [f32; 4];
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (x, y, z, w): (f32, f32, f32, f32);
+            core::arch::asm!(
+                "ld.shared.v4.f32 {{{x}, {y}, {z}, {w}}}, [{a}];",
+                x = out(reg32) x,
+                y = out(reg32) y,
+                z = out(reg32) z,
+                w = out(reg32) w,
+                a = in(reg32) addr,
+                options(readonly, nostack, preserves_flags)
+            );
+            v = [x, y, z, w];
+        }
+        v
+    }
+
+    /// Writes four words at the shared address `addr` in one access (`st.shared.v4`).
+    ///
+    /// # Safety
+    /// As [`store`], for 16 bytes aligned to 16.
+    #[inline(always)]
+    pub unsafe fn store4(addr: u32, v: [f32; 4]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "st.shared.v4.f32 [{a}], {{{x}, {y}, {z}, {w}}};",
+                x = in(reg32) v[0],
+                y = in(reg32) v[1],
+                z = in(reg32) v[2],
+                w = in(reg32) v[3],
+                a = in(reg32) addr,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
 }
 
 /// Warp shuffles (cuda_std's `warp` module): `shfl.sync` over the full warp. Every lane of
@@ -381,5 +424,187 @@ pub mod cluster {
         }
         // SAFETY: `v` holds the `size_of::<T>()` bytes of an initialised `T` (contract).
         unsafe { core::mem::transmute_copy(&v) }
+    }
+}
+
+/// The bulk-copy engine of sm_90 (the TMA unit, in its one-dimensional form): whole byte
+/// ranges copied between global and shared memory by one instruction of one thread, with no
+/// registers staging the data. Loads complete on an *mbarrier* (a 64-bit shared-memory
+/// barrier that counts both thread arrivals and bytes delivered), stores in *bulk groups*
+/// that the issuing thread waits for. Needs PTX ISA 8.0 (`build-ptx.sh` builds the sm_90
+/// module with `+ptx80`).
+#[cfg(target_feature = "sm_90")]
+pub mod bulk {
+    /// `mbarrier.init`: the mbarrier at the shared address `bar` expects `count` arrivals per
+    /// phase. Follow it with [`fence_init`] and a block barrier before any use.
+    ///
+    /// # Safety
+    /// `bar` is an 8-byte aligned shared address that nothing else uses.
+    #[inline(always)]
+    pub unsafe fn init(bar: u32, count: u32) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "mbarrier.init.shared::cta.b64 [{b}], {c};",
+                b = in(reg32) bar,
+                c = in(reg32) count,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// Makes the mbarriers initialised by this thread visible to the bulk-copy engine
+    /// (`fence.mbarrier_init.release.cluster`, then `fence.proxy.async.shared::cta`).
+    #[inline(always)]
+    pub fn fence_init() {
+        // SAFETY: fences only.
+        unsafe {
+            core::arch::asm!(
+                "fence.mbarrier_init.release.cluster;",
+                "fence.proxy.async.shared::cta;",
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// `fence.proxy.async.shared::cta`: this thread's earlier shared-memory writes become
+    /// visible to bulk copies issued after a later block barrier (a bulk store reads shared
+    /// memory through the engine's own path, the *async proxy*).
+    #[inline(always)]
+    pub fn fence_async() {
+        // SAFETY: a fence.
+        unsafe {
+            core::arch::asm!(
+                "fence.proxy.async.shared::cta;",
+                options(nostack, preserves_flags)
+            )
+        }
+    }
+
+    /// One arrival at the mbarrier `bar` that also announces `bytes` more bytes for its
+    /// current phase (`mbarrier.arrive.expect_tx`): the phase completes when every arrival
+    /// happened and every announced byte was delivered.
+    ///
+    /// # Safety
+    /// `bar` is an initialised mbarrier.
+    #[inline(always)]
+    pub unsafe fn arrive_expect(bar: u32, bytes: u32) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "mbarrier.arrive.expect_tx.shared::cta.b64 _, [{b}], {n};",
+                b = in(reg32) bar,
+                n = in(reg32) bytes,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// Waits until the phase of parity `parity` (0 or 1) of the mbarrier `bar` has completed
+    /// (`mbarrier.try_wait.parity`, acquire: the bytes the phase delivered are visible to
+    /// this thread afterwards).
+    ///
+    /// # Safety
+    /// `bar` is an initialised mbarrier whose phase `parity` will complete.
+    #[inline(always)]
+    pub unsafe fn wait(bar: u32, parity: u32) {
+        loop {
+            let done: u32;
+            // SAFETY: the caller's contract.
+            unsafe {
+                core::arch::asm!(
+                    "{{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [{b}], {q}; selp.u32 {d}, 1, 0, p; }}",
+                    b = in(reg32) bar,
+                    q = in(reg32) parity,
+                    d = out(reg32) done,
+                    options(nostack, preserves_flags)
+                );
+            }
+            if done != 0 {
+                return;
+            }
+        }
+    }
+
+    /// Copies `bytes` from global memory at `src` to the shared address `dst`, completing
+    /// them on the mbarrier `bar` (`cp.async.bulk…mbarrier::complete_tx::bytes`). The bytes
+    /// must have been announced with [`arrive_expect`].
+    ///
+    /// # Safety
+    /// `src` (a generic pointer to global memory) and `dst` are 16-byte aligned, `bytes` is a
+    /// multiple of 16, both ranges are valid, and nothing reads or writes `dst .. dst + bytes`
+    /// until the phase completes.
+    #[inline(always)]
+    pub unsafe fn load(dst: u32, src: *const u8, bytes: u32, bar: u32) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "{{ .reg .u64 g; cvta.to.global.u64 g, {s}; cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [{d}], [g], {n}, [{b}]; }}",
+                d = in(reg32) dst,
+                s = in(reg64) src as u64,
+                n = in(reg32) bytes,
+                b = in(reg32) bar,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// Copies `bytes` from the shared address `src` to global memory at `dst`
+    /// (`cp.async.bulk.global.shared::cta.bulk_group`), in this thread's current bulk group
+    /// (close it with [`commit`]).
+    ///
+    /// # Safety
+    /// As [`load`], reversed; the shared bytes were written before a [`fence_async`] and a
+    /// block barrier, and stay unchanged until [`wait_read`] returns.
+    #[inline(always)]
+    pub unsafe fn store(dst: *mut u8, src: u32, bytes: u32) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "{{ .reg .u64 g; cvta.to.global.u64 g, {d}; cp.async.bulk.global.shared::cta.bulk_group [g], [{s}], {n}; }}",
+                d = in(reg64) dst as u64,
+                s = in(reg32) src,
+                n = in(reg32) bytes,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// Closes this thread's current bulk group (`cp.async.bulk.commit_group`).
+    #[inline(always)]
+    pub fn commit() {
+        // SAFETY: bookkeeping of this thread's bulk stores.
+        unsafe {
+            core::arch::asm!(
+                "cp.async.bulk.commit_group;",
+                options(nostack, preserves_flags)
+            )
+        }
+    }
+
+    /// Waits until every bulk group this thread committed has finished reading its shared
+    /// source (`cp.async.bulk.wait_group.read 0`): the shared memory may be rewritten.
+    #[inline(always)]
+    pub fn wait_read() {
+        // SAFETY: a wait.
+        unsafe {
+            core::arch::asm!(
+                "cp.async.bulk.wait_group.read 0;",
+                options(nostack, preserves_flags)
+            )
+        }
+    }
+
+    /// Waits until every bulk group this thread committed is complete
+    /// (`cp.async.bulk.wait_group 0`): its writes are done.
+    #[inline(always)]
+    pub fn wait_all() {
+        // SAFETY: a wait.
+        unsafe {
+            core::arch::asm!(
+                "cp.async.bulk.wait_group 0;",
+                options(nostack, preserves_flags)
+            )
+        }
     }
 }

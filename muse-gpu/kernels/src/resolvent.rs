@@ -2678,3 +2678,324 @@ macro_rules! split_kernels {
 
 split_kernels!(f32, 8, resolvent_diag_split8_f32);
 split_kernels!(f16, 8, resolvent_diag_split8_f16);
+
+// ---------------------------------------------------------------------------------------
+// Streaming tile kernel (sm_90): persistent blocks, inputs and outputs moved by the
+// bulk-copy engine while the block computes.
+
+/// Elements per thread of the streaming kernel.
+pub const STREAM_LEN: usize = 16;
+
+/// Byte offset of the row buffers in the streaming kernel's shared memory: the warps'
+/// totals and boundaries (96 bytes per warp), the failure word (16 bytes) and two mbarriers
+/// (16).
+#[inline(always)]
+pub const fn stream_base(threads: usize) -> usize {
+    96 * (threads / 32) + 32
+}
+
+/// Bytes of dynamic shared memory of the streaming kernel (`n = 16·threads`, `threads` a
+/// multiple of 32): [`stream_base`], then, in units of `4n` bytes: two buffers for the rows'
+/// `a` (this row's, the next row's), one for the staged `k = b·c`, one each for `b` and `c`
+/// (`4n + 16` bytes: the 16-byte aligned span of the row's `n − 1` elements) and two for the
+/// outputs (`n` complex f32). At `n = 4096` two blocks fit on an SM (115 520 bytes each).
+/// The host computes the same.
+#[inline(always)]
+pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
+    stream_base(threads) + 28 * n + 32
+}
+
+/// The 16-byte aligned span of global memory holding elements `e .. e + len` of a 16-byte
+/// aligned f32 array: its first element index and its length in bytes.
+#[inline(always)]
+const fn aligned_span(e: usize, len: usize) -> (usize, u32) {
+    let first = e & !3;
+    let end = (e + len + 3) & !3;
+    (first, (4 * (end - first)) as u32)
+}
+
+/// Queues the bulk loads of row `row` (`a` into `sa`, `b`, `c` into `sb`, `sc`) on the
+/// mbarrier `bar`. One thread calls it.
+///
+/// # Safety
+/// The row exists; `a`, `b`, `c` are 16-byte aligned; the shared areas are free (no reader
+/// before the phase completes) and of [`stream_smem_bytes`]' sizes.
+#[cfg(target_feature = "sm_90")]
+#[inline(always)]
+unsafe fn stream_issue(
+    (a, b, c): (*const f32, *const f32, *const f32),
+    n: usize,
+    row: usize,
+    (sa, sb, sc, bar): (u32, u32, u32, u32),
+) {
+    use crate::cuda::bulk;
+    let (first, bytes) = aligned_span(row * (n - 1), n - 1);
+    // SAFETY: the caller's contract. The spans of `b` and `c` may reach up to 12 bytes past
+    // the row's last element: bytes of the same aligned 16-byte block, never another page.
+    unsafe {
+        bulk::arrive_expect(bar, (4 * n) as u32 + 2 * bytes);
+        bulk::load(sa, a.add(row * n) as *const u8, (4 * n) as u32, bar);
+        bulk::load(sb, b.add(first) as *const u8, bytes, bar);
+        bulk::load(sc, c.add(first) as *const u8, bytes, bar);
+    }
+}
+
+/// The checked sequential recomputation of row `row` (thread 0, after the row's tiles
+/// failed), with `scr` as its `n` complex of scratch. Not inlined: the streaming loop's
+/// registers stay out of its way.
+///
+/// # Safety
+/// The row's slices exist (the host's sizes); `scr` holds `n` complex f32 nobody else uses.
+#[cfg(target_feature = "sm_90")]
+#[inline(never)]
+unsafe fn stream_recompute(
+    n: usize,
+    row: usize,
+    (a, b, c): (*const f32, *const f32, *const f32),
+    z: C32,
+    out: *mut Complex<f32>,
+    scr: *mut C32,
+    flag: *mut u64,
+) {
+    let m = n - 1;
+    // SAFETY: the caller's contract.
+    let res = unsafe {
+        resolvent_diag(
+            row_of(a, row, n),
+            row_of(b, row, m),
+            row_of(c, row, m),
+            z,
+            row_of_mut(out, row, n),
+            slice::from_raw_parts_mut(scr, n),
+        )
+    };
+    if let Err(e) = res {
+        unsafe { report(flag, e, row) };
+    }
+}
+
+/// The streaming diagonal kernel (f32 storage, tiles of [`STREAM_LEN`], `n = 16·threads`):
+/// block `g` of `G` computes rows `g, g + G, …` as [`tile_generic`] does, but thread 0 has
+/// the bulk-copy engine fetch the next row's `a`, `b`, `c` into shared memory while the block
+/// computes this one, and write each row's outputs from shared memory to global memory (so
+/// the row's loads and stores overlap the arithmetic and take no thread's instructions).
+/// Per row: wait for the inputs; `k = b·c` into the `k` buffer (swizzled as
+/// [`stage_tiles`]: coalesced and conflict-free); queue the next row's loads (its `a` into the
+/// other buffer, `b`, `c` over this row's); the tile pass (`a` read 16 bytes at a time);
+/// the outputs into the output buffer (linear) once the previous row's store has read it;
+/// one bulk store. A row whose tiles fail is recomputed by thread 0 (`resolvent_diag`), as
+/// in [`tile_generic`].
+///
+/// # Safety
+/// The host's rules: `n = 16·blockDim`, `blockDim` a multiple of 32, `a`, `b`, `c`, `out`
+/// 16-byte aligned with the sizes of [`tile_generic`], dynamic shared memory of
+/// [`stream_smem_bytes`].
+#[cfg(target_feature = "sm_90")]
+#[inline(always)]
+unsafe fn stream_generic(
+    rows: usize,
+    n: usize,
+    (a, b, c): (*const f32, *const f32, *const f32),
+    z: C32,
+    out: *mut Complex<f32>,
+    flag: *mut u64,
+) {
+    use crate::cuda::bulk;
+    const L: usize = STREAM_LEN;
+    let nt = thread::block_dim_x() as usize;
+    let t = thread::thread_idx_x() as usize;
+    let (g, grid) = (
+        thread::block_idx_x() as usize,
+        thread::grid_dim_x() as usize,
+    );
+    let (lane, w, nw) = (t & 31, t >> 5, nt >> 5);
+    let sm: *mut u8 = shared::dynamic_shared_mem();
+    let fwd_tot = sm as *mut Transfer<f32>;
+    let bwd_tot = unsafe { fwd_tot.add(nw) };
+    let vws = unsafe { sm.add(64 * nw) } as *mut Boundary<f32>;
+    let uws = unsafe { vws.add(nw) };
+    let s0 = shared::dynamic_shared_addr();
+    let fail = s0 + (96 * nw) as u32;
+    let bars = fail + 16;
+    let n4 = (4 * n) as u32;
+    let sa0 = s0 + stream_base(nt) as u32;
+    let sk = sa0 + 2 * n4;
+    let sb = sk + n4;
+    let sc = sb + n4 + 16;
+    let so = sc + n4 + 16;
+    let m = n - 1;
+    // The thread that drives the bulk copies: lane 0 of warp 1, which waits at a barrier
+    // while warps 0 and `nw − 1` chain the boundaries (warp 0 with one warp).
+    let io = if nw > 1 { 32 } else { 0 };
+    if g >= rows {
+        return; // uniform across the block
+    }
+    if t == 0 {
+        // SAFETY: the two mbarriers' words, used by nothing else.
+        unsafe {
+            bulk::init(bars, 1);
+            bulk::init(bars + 8, 1);
+        }
+        bulk::fence_init();
+        // SAFETY: row `g` exists; the areas are free.
+        unsafe { stream_issue((a, b, c), n, g, (sa0, sb, sc, bars)) };
+    }
+    thread::sync_threads();
+    let start = (t * L) as u32;
+    let (n32, t32, nt32) = (n as u32, t as u32, nt as u32);
+    let mut row = g;
+    let mut it = 0u32;
+    while row < rows {
+        let s = it & 1;
+        let sa = sa0 + s * n4;
+        // SAFETY: phase `it / 2` of buffer `s`'s mbarrier: the loads queued for this row.
+        unsafe { bulk::wait(bars + 8 * s, (it >> 1) & 1) };
+        // k = b·c from the linear spans (the row's `b`, `c` start `off` bytes in).
+        let off = 4 * ((row * m) & 3) as u32;
+        {
+            let mut vb = [0.0f32; L];
+            let mut vc = [0.0f32; L];
+            for q in 0..L {
+                let i = t32 + q as u32 * nt32;
+                if i < n32 - 1 {
+                    // SAFETY: element `i < n − 1` of the spans.
+                    unsafe {
+                        vb[q] = shared::load(sb + off + 4 * i);
+                        vc[q] = shared::load(sc + off + 4 * i);
+                    }
+                }
+            }
+            for q in 0..L {
+                let i = t32 + q as u32 * nt32;
+                // SAFETY: `i < n`, within the `k` buffer.
+                unsafe { shared::store(sk + 4 * swizzle::<L>(i, 1) as u32, vb[q] * vc[q]) };
+            }
+        }
+        if t == 0 {
+            // SAFETY: the failure word.
+            unsafe { shared::store(fail, 0u32) };
+        }
+        thread::sync_threads();
+        let next = row + grid;
+        // The tile: `a` linear (16-byte reads), `k` swizzled.
+        let mut tile = Tile::<f32, L> {
+            a: [0.0; L],
+            k: [0.0; L],
+            k_prev: 0.0,
+            len: L,
+        };
+        for j in 0..L / 4 {
+            // SAFETY: elements `start + 4j ..` of this row's `a` (16-byte aligned).
+            let v = unsafe { shared::load4(sa + 4 * (start + 4 * j as u32)) };
+            tile.a[4 * j..4 * j + 4].copy_from_slice(&v);
+        }
+        for j in 0..L {
+            // SAFETY: `start + j < n`.
+            tile.k[j] = unsafe { shared::load(sk + 4 * swizzle::<L>(start + j as u32, 1) as u32) };
+        }
+        if start > 0 {
+            tile.k_prev = unsafe { shared::load(sk + 4 * swizzle::<L>(start - 1, 1) as u32) };
+        }
+        let (x, y) =
+            unsafe { warp_scan_tile::<L, false, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
+        thread::sync_threads();
+        if t == io {
+            if next < rows {
+                // SAFETY: row `next` exists; the other `a` buffer was last read by the
+                // previous row's tiles, the spans by this row's `k`, `k` and this row's `a`
+                // by this row's tiles (the barriers since).
+                unsafe {
+                    stream_issue(
+                        (a, b, c),
+                        n,
+                        next,
+                        (sa0 + (s ^ 1) * n4, sb, sc, bars + 8 * (s ^ 1)),
+                    )
+                };
+            }
+            // The previous row's store must have read the output buffer (issued a row ago).
+            bulk::wait_read();
+        }
+        unsafe {
+            let ends = (initial_boundary(), initial_boundary());
+            chain_warp_boundaries::<false>(lane, w, nw, ends, fwd_tot, bwd_tot, vws, uws);
+        }
+        thread::sync_threads();
+        let (v, u) = unsafe { lane_boundaries::<false>(x, y, *vws.add(w), *uws.add(w), lane) };
+        let mut o = [C32::default(); L];
+        let chk = tile.diag(z, v, u, &mut o);
+        // The outputs in 16-byte pairs; lane `t` writes pair `j ^ (t mod 8)` at step `j`, so
+        // the 8 lanes of each quarter-warp store to 8 different bank groups (the pairs are
+        // permuted in registers by three conditional swaps).
+        let mut pr = [[0.0f32; 4]; L / 2];
+        for (j, p) in pr.iter_mut().enumerate() {
+            let (u, v) = (o[2 * j], o[2 * j + 1]);
+            *p = [u.re, u.im, v.re, v.im];
+        }
+        let x = t32 & 7;
+        for b in 0..3 {
+            let bit = 1usize << b;
+            let sw = (x >> b) & 1 != 0;
+            for p in 0..L / 2 {
+                if p & bit == 0 {
+                    for e in 0..4 {
+                        let (u, v) = (pr[p][e], pr[p | bit][e]);
+                        pr[p][e] = if sw { v } else { u };
+                        pr[p | bit][e] = if sw { u } else { v };
+                    }
+                }
+            }
+        }
+        for (j, p) in pr.iter().enumerate() {
+            let c = j as u32 ^ x;
+            // SAFETY: outputs `start + 2c, +1 < n`: bytes `8(start + 2c) ..` of the buffer.
+            unsafe { shared::store4(so + 8 * (start + 2 * c), *p) };
+        }
+        bulk::fence_async();
+        if chk != 0.0 {
+            // SAFETY: the failure word.
+            unsafe { shared::store(fail, 1u32) };
+        }
+        thread::sync_threads();
+        // SAFETY: the failure word, written before the barrier.
+        if unsafe { shared::load::<u32>(fail) } == 0 {
+            if t == io {
+                // SAFETY: the row's `n` outputs (`8n` bytes, 16-byte aligned), written before
+                // the fence and barrier above; the buffer is not written again before
+                // `wait_read` (next row).
+                unsafe { bulk::store(out.add(row * n) as *mut u8, so, 2 * n4) };
+                bulk::commit();
+            }
+        } else if t == 0 {
+            // SAFETY: the row's slices; the output buffer (`8n` bytes, its outputs not stored)
+            // as the scratch.
+            unsafe {
+                let scr = sm.add((so - s0) as usize) as *mut C32;
+                stream_recompute(n, row, (a, b, c), z, out, scr, flag);
+            }
+        }
+        row = next;
+        it += 1;
+    }
+    if t == io {
+        // The last stores must be complete before the block's shared memory goes away.
+        bulk::wait_all();
+    }
+}
+
+/// `g = diag (T − zI)⁻¹` by persistent blocks streaming rows (see [`stream_generic`]).
+#[cfg(target_feature = "sm_90")]
+#[no_mangle]
+pub unsafe extern "ptx-kernel" fn resolvent_diag_stream16_f32(
+    rows: usize,
+    n: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *const f32,
+    zre: f32,
+    zim: f32,
+    out: *mut Complex<f32>,
+    flag: *mut u64,
+) {
+    unsafe { stream_generic(rows, n, (a, b, c), C32::new(zre, zim), out, flag) }
+}

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Session 11, run 7 (the commit: the streaming kernel, Auto = stream for large f32 batches,
+# N >= 2048): GPU parity, LM GPU tests, the Auto bench, the tiles and the streaming kernel at
+# B16384, the --stream sweep, the Python peers, `muse bench resolvent --device gpu`; one call.
+cd "$(dirname "$0")"; R=$PWD/../..; W=/tmp/w; mkdir -p $W; for f in *.xz; do xz -dc $f > $W/${f%.xz}; done; cp run.sh $OUT/; cd $W; chmod +x gpu_resolvent_bench muse tests gpu_parity
+nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader | tee $OUT/device.txt
+echo "== parity"; timeout 240 ./gpu_parity --test-threads=1 --nocapture > $OUT/parity.log 2>&1; echo rc=$?; grep -E "^test |result" $OUT/parity.log | cut -c1-120; grep -E "panicked" -A3 $OUT/parity.log | head; grep -E "Stream|Auto B=300" $OUT/parity.log | cut -c1-200 | head -20
+echo "== lm_gpu"; timeout 200 ./tests lm_gpu --test-threads=1 > $OUT/lm_gpu.log 2>&1; echo rc=$?; grep -E "result" $OUT/lm_gpu.log | cut -c1-100
+SP=$(python3 -c "import site;print(' '.join(site.getsitepackages()))" 2>/dev/null)
+F=$(find $SP /usr/local/cuda*/lib64 /usr/lib/x86_64-linux-gnu -name 'libcublas.so.*' 2>/dev/null | grep -v Lt | head -1)
+mkdir -p /tmp/cb && ln -sf "$F" /tmp/cb/libcublas.so && export LD_LIBRARY_PATH=/tmp/cb:$(dirname "$F"):$LD_LIBRARY_PATH
+echo "== bench (Auto; tiles and stream at B=16384; --stream sweep)"; timeout 120 ./gpu_resolvent_bench --match "Auto" --json $OUT/bench.json > $OUT/bench.log 2>&1; echo rc=$?
+timeout 120 ./gpu_resolvent_bench --match "op: Diag,;rows: 16384,;\"f32\"" >> $OUT/bench.log 2>&1; echo rc=$?
+timeout 200 ./gpu_resolvent_bench --stream --json $OUT/stream.json > $OUT/stream.log 2>&1; echo rc=$?; grep -E "median|copy" $OUT/bench.log $OUT/stream.log | cut -c1-150
+echo "== peers"; timeout 200 python3 $R/benches/peers/resolvent_peers.py --json $OUT/peers.json > $OUT/peers.log 2>&1; echo rc=$?; grep -E "B=|device" $OUT/peers.log | tail -10 | cut -c1-140
+echo "== muse bench resolvent --device gpu"; timeout 240 ./muse bench resolvent --device gpu --out-dir /tmp/cli > $OUT/cli_bench.log 2>&1; echo rc=$?; cp /tmp/cli/resolvent.json $OUT/cli_resolvent.json; tail -3 $OUT/cli_bench.log | cut -c1-300
+python3 -c "import json;d=json.load(open('$OUT/cli_resolvent.json'));g=d['gpu'];[print(k,g[k]) for k in g if k!='cases'];[print(c['metric'],c['value'],c['pass']) for c in d['checks']]"
+echo "== ncu stream (after the measurements)"; M='op: Diag,;rows: 16384,;"f32";Stream'
+timeout 200 ncu --clock-control none --kernel-name regex:stream16 --launch-count 1 --section SourceCounters --section WarpStateStats --import-source no --page source --print-source sass --csv \
+  ./gpu_resolvent_bench --match "$M" --warmup 0 --runs 1 > $OUT/ncu_src.csv 2>&1; echo rc=$?; xz -f $OUT/ncu_src.csv
