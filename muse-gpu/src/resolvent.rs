@@ -190,7 +190,7 @@ pub enum Schedule {
 const FWD_STREAM: &str = "resolvent_diag_stream16_f32";
 
 /// Dynamic shared memory of the streaming kernel (as the kernel crate's
-/// `stream_smem_bytes`): the warps' totals and boundaries, the failure word and two
+/// `stream_smem_bytes`): the warps' totals and boundaries, two failure words and two
 /// mbarriers, two buffers of `a`, one of `k`, the spans of `b` and `c`, the outputs.
 const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
     96 * (threads / 32) + 32 + 28 * n + 32

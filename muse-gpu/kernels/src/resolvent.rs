@@ -2687,7 +2687,7 @@ split_kernels!(f16, 8, resolvent_diag_split8_f16);
 pub const STREAM_LEN: usize = 16;
 
 /// Byte offset of the row buffers in the streaming kernel's shared memory: the warps'
-/// totals and boundaries (96 bytes per warp), the failure word (16 bytes) and two mbarriers
+/// totals and boundaries (96 bytes per warp), two failure words (16 bytes) and two mbarriers
 /// (16).
 #[inline(always)]
 pub const fn stream_base(threads: usize) -> usize {
@@ -2871,9 +2871,12 @@ unsafe fn stream_generic(
                 unsafe { shared::store(sk + 4 * swizzle::<L>(i, 1) as u32, vb[q] * vc[q]) };
             }
         }
+        // This row's failure word: one per parity of `it`, so that a slow thread still reads
+        // the previous row's verdict after thread 0 has cleared this row's.
+        let fw = fail + 4 * s;
         if t == 0 {
             // SAFETY: the failure word.
-            unsafe { shared::store(fail, 0u32) };
+            unsafe { shared::store(fw, 0u32) };
         }
         thread::sync_threads();
         let next = row + grid;
@@ -2954,11 +2957,11 @@ unsafe fn stream_generic(
         bulk::fence_async();
         if chk != 0.0 {
             // SAFETY: the failure word.
-            unsafe { shared::store(fail, 1u32) };
+            unsafe { shared::store(fw, 1u32) };
         }
         thread::sync_threads();
         // SAFETY: the failure word, written before the barrier.
-        if unsafe { shared::load::<u32>(fail) } == 0 {
+        if unsafe { shared::load::<u32>(fw) } == 0 {
             if t == io {
                 // SAFETY: the row's `n` outputs (`8n` bytes, 16-byte aligned), written before
                 // the fence and barrier above; the buffer is not written again before
