@@ -27,9 +27,10 @@
 //!   One thread has the bulk-copy engine (TMA) load the next row's `a`, `b`, `c` into shared
 //!   memory while the block computes this one (an mbarrier counts the bytes in) and store
 //!   each row's outputs from shared memory, so the loads and stores overlap the arithmetic
-//!   and cost the threads no instructions; the block stages `k = b·c` from the copied spans
-//!   and writes its outputs conflict-free (pairs permuted in registers). Automatic for large
-//!   f32 batches of rows of `N ≥ 2048` (below);
+//!   and cost the threads no instructions; each thread reads its tile's `k = b·c` straight
+//!   from the copied spans (16-byte reads, one uniform branch on the spans' alignment) and
+//!   writes its outputs conflict-free (pairs permuted in registers). Automatic for large
+//!   f32 batches of rows of `N ≥ 512` (below);
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -42,7 +43,7 @@
 //!
 //! [`Schedule::Auto`] picks, for the diagonal, the split kernel with 4 segments per row for
 //! rows of `N > 4096` when the batch leaves 4 SMs per row, the streaming kernel for f32
-//! storage when the batch keeps two blocks on every SM and `N ≥ 2048` is a multiple of 512
+//! storage when the batch keeps two blocks on every SM and `N ≥ 512` is a multiple of 512
 //! (where the sm_90 PTX is loaded), otherwise the tile kernel: with
 //! `L = 16` for f32 storage when the batch keeps two blocks on every SM (`rows ≥ 2·SMs`,
 //! `N ≥ 512`), with `L = 8` for fewer rows and f16 storage (`L = 16` for rows too long for
@@ -191,9 +192,9 @@ const FWD_STREAM: &str = "resolvent_diag_stream16_f32";
 
 /// Dynamic shared memory of the streaming kernel (as the kernel crate's
 /// `stream_smem_bytes`): the warps' totals and boundaries, two failure words and two
-/// mbarriers, two buffers of `a`, one of `k`, the spans of `b` and `c`, the outputs.
+/// mbarriers, two buffers of `a`, the spans of `b` and `c`, the outputs.
 const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    96 * (threads / 32) + 32 + 28 * n + 32
+    96 * (threads / 32) + 32 + 24 * n + 32
 }
 
 /// The split kernels: `[dtype]`.
@@ -823,10 +824,13 @@ fn tile_plan(
 }
 
 /// [`Schedule::Auto`] streams rows of at least this order (a multiple of 512) when the batch
-/// keeps two blocks on every SM. H200, session 11 run 6 (tiles of 16 vs streaming, f32):
-/// B = 16384: N = 512 71.3 vs 74.5 µs, 1024 133.8 vs 143.3, 2048 260.3 vs 250.1, 4096 557.4
-/// vs 510.5; B = 600, N = 4096: 34.9 vs 31.9; B = 8192, N = 8192: 841 vs 560.
-const STREAM_MIN_N: usize = 2048;
+/// keeps two blocks on every SM. Tiles of 16 vs streaming, f32, B = 16384, H100, session 12
+/// run 1 (the tile's `k` read straight from the spans): N = 512 79.3 vs 70.4 µs, 1024 141.1
+/// vs 134.6, 2048 278.1 vs 245.5, 4096 782.1 vs 482.7; B = 600, N = 4096: 40.6 vs 33.5;
+/// B = 8192, N = 8192: 953 vs 513. (H200, session 11 run 6, with `k` staged by a pass of its
+/// own: N = 512 71.3 vs 74.5 µs, 1024 133.8 vs 143.3, so the streaming kernel took N ≥ 2048
+/// then.)
+const STREAM_MIN_N: usize = 512;
 
 /// The streaming kernel for `rows` systems of order `n` (f32 storage, `n` a multiple of 512):
 /// `n/16` threads, [`stream_smem_bytes`], and as many blocks as fit on the device at once

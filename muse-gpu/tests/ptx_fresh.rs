@@ -140,3 +140,26 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
         assert!(ptx.contains("fma.rn.f32"));
     }
 }
+
+#[test]
+fn ptx_stream_kernel_waits_for_its_bulk_stores() {
+    // The streaming kernel rewrites its output buffer every row while the previous row's bulk
+    // store may still be reading it, and its block's shared memory goes away at exit: it must
+    // wait for the stores' reads (`wait_group.read`) before the outputs, and for the stores
+    // themselves before it exits. Session 12 lost both waits in an edit; the GPU parity tests
+    // still passed (the race is timing-dependent), one benchmark row was wrong.
+    let body = muse_gpu::PTX_SM90
+        .split(".visible .entry ")
+        .find(|b| b.starts_with("resolvent_diag_stream16_f32("))
+        .expect("the streaming kernel");
+    let body = body.split(".visible .entry ").next().unwrap_or_default();
+    for op in [
+        "fence.proxy.async",
+        "cp.async.bulk.global.shared::cta.bulk_group",
+        "cp.async.bulk.commit_group",
+        "cp.async.bulk.wait_group.read 0",
+        "cp.async.bulk.wait_group 0",
+    ] {
+        assert!(body.contains(op), "the streaming kernel has no `{op}`");
+    }
+}

@@ -2696,13 +2696,13 @@ pub const fn stream_base(threads: usize) -> usize {
 
 /// Bytes of dynamic shared memory of the streaming kernel (`n = 16·threads`, `threads` a
 /// multiple of 32): [`stream_base`], then, in units of `4n` bytes: two buffers for the rows'
-/// `a` (this row's, the next row's), one for the staged `k = b·c`, one each for `b` and `c`
-/// (`4n + 16` bytes: the 16-byte aligned span of the row's `n − 1` elements) and two for the
-/// outputs (`n` complex f32). At `n = 4096` two blocks fit on an SM (115 520 bytes each).
-/// The host computes the same.
+/// `a` (this row's, the next row's), one each for `b` and `c` (`4n + 16` bytes: the 16-byte
+/// aligned span of the row's `n − 1` elements) and two for the outputs (`n` complex f32).
+/// At `n = 4096`, 99 136 bytes: two blocks fit on an SM (as their registers do). The host
+/// computes the same.
 #[inline(always)]
 pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    stream_base(threads) + 28 * n + 32
+    stream_base(threads) + 24 * n + 32
 }
 
 /// The 16-byte aligned span of global memory holding elements `e .. e + len` of a 16-byte
@@ -2774,17 +2774,58 @@ unsafe fn stream_recompute(
     }
 }
 
+/// `tile.k_prev` and `tile.k` (`k_i = b_i c_i`, `i = 16t − 1 .. 16t + 15`) of thread `t`'s
+/// tile of the streaming kernel, read straight from the bulk-copied spans of `b` and `c`
+/// (shared addresses `sb`, `sc`, the row's element 0 at word `d0` of each): five 16-byte
+/// reads per span from the chunk holding element `16t − 1`, the words then picked by a
+/// branch on `(d0 + 3) mod 4`, uniform across the block. `k_prev` of thread 0 and `k[15]` of
+/// the last thread come from words outside the row (the caller sets them to 0).
+///
+/// # Safety
+/// The spans hold the row (`4n + 16` bytes each, 16-byte aligned) and at least 16 bytes of
+/// shared memory precede `sb` and `sc`.
+#[cfg(target_feature = "sm_90")]
+#[inline(always)]
+unsafe fn stream_tile_k(tile: &mut Tile<f32, STREAM_LEN>, d0: u32, t: u32, (sb, sc): (u32, u32)) {
+    #[inline(always)]
+    fn pick<const D: usize>(wb: &[f32; 20], wc: &[f32; 20], tile: &mut Tile<f32, STREAM_LEN>) {
+        tile.k_prev = wb[D] * wc[D];
+        for j in 0..STREAM_LEN {
+            tile.k[j] = wb[D + 1 + j] * wc[D + 1 + j];
+        }
+    }
+    let mut wb = [0.0f32; 20];
+    let mut wc = [0.0f32; 20];
+    // Chunk `4t − 1` when the row starts on a chunk boundary, else `4t`.
+    let first = (64 * t + 16 * (d0 != 0) as u32).wrapping_sub(16);
+    for q in 0..5 {
+        let o = first.wrapping_add(16 * q as u32);
+        // SAFETY: the caller's contract (chunk −1 of thread 0 lies before the spans).
+        unsafe {
+            wb[4 * q..4 * q + 4].copy_from_slice(&shared::load4(sb.wrapping_add(o)));
+            wc[4 * q..4 * q + 4].copy_from_slice(&shared::load4(sc.wrapping_add(o)));
+        }
+    }
+    match (d0 + 3) & 3 {
+        0 => pick::<0>(&wb, &wc, tile),
+        1 => pick::<1>(&wb, &wc, tile),
+        2 => pick::<2>(&wb, &wc, tile),
+        _ => pick::<3>(&wb, &wc, tile),
+    }
+}
+
 /// The streaming diagonal kernel (f32 storage, tiles of [`STREAM_LEN`], `n = 16·threads`):
 /// block `g` of `G` computes rows `g, g + G, …` as [`tile_generic`] does, but thread 0 has
 /// the bulk-copy engine fetch the next row's `a`, `b`, `c` into shared memory while the block
 /// computes this one, and write each row's outputs from shared memory to global memory (so
 /// the row's loads and stores overlap the arithmetic and take no thread's instructions).
-/// Per row: wait for the inputs; `k = b·c` into the `k` buffer (swizzled as
-/// [`stage_tiles`]: coalesced and conflict-free); queue the next row's loads (its `a` into the
-/// other buffer, `b`, `c` over this row's); the tile pass (`a` read 16 bytes at a time);
-/// the outputs into the output buffer (linear) once the previous row's store has read it;
-/// one bulk store. A row whose tiles fail is recomputed by thread 0 (`resolvent_diag`), as
-/// in [`tile_generic`].
+/// Per row: wait for the inputs; each thread reads its tile, `a` 16 bytes at a time and
+/// `k = b·c` from the spans of `b` and `c` ([`stream_tile_k`]: ten 16-byte reads, no staging
+/// pass and no barrier for it); the warp scans; queue the next row's loads (its `a` into the
+/// other buffer, `b`, `c` over this row's); the boundaries; the outputs into the output
+/// buffer (linear) once the previous row's store has read it; one bulk store. Three barriers
+/// per row. A row whose tiles fail is recomputed by thread 0 (`resolvent_diag`), as in
+/// [`tile_generic`].
 ///
 /// # Safety
 /// The host's rules: `n = 16·blockDim`, `blockDim` a multiple of 32, `a`, `b`, `c`, `out`
@@ -2819,8 +2860,7 @@ unsafe fn stream_generic(
     let bars = fail + 16;
     let n4 = (4 * n) as u32;
     let sa0 = s0 + stream_base(nt) as u32;
-    let sk = sa0 + 2 * n4;
-    let sb = sk + n4;
+    let sb = sa0 + 2 * n4;
     let sc = sb + n4 + 16;
     let so = sc + n4 + 16;
     let m = n - 1;
@@ -2842,7 +2882,7 @@ unsafe fn stream_generic(
     }
     thread::sync_threads();
     let start = (t * L) as u32;
-    let (n32, t32, nt32) = (n as u32, t as u32, nt as u32);
+    let t32 = t as u32;
     let mut row = g;
     let mut it = 0u32;
     while row < rows {
@@ -2850,37 +2890,16 @@ unsafe fn stream_generic(
         let sa = sa0 + s * n4;
         // SAFETY: phase `it / 2` of buffer `s`'s mbarrier: the loads queued for this row.
         unsafe { bulk::wait(bars + 8 * s, (it >> 1) & 1) };
-        // k = b·c from the linear spans (the row's `b`, `c` start `off` bytes in).
-        let off = 4 * ((row * m) & 3) as u32;
-        {
-            let mut vb = [0.0f32; L];
-            let mut vc = [0.0f32; L];
-            for q in 0..L {
-                let i = t32 + q as u32 * nt32;
-                if i < n32 - 1 {
-                    // SAFETY: element `i < n − 1` of the spans.
-                    unsafe {
-                        vb[q] = shared::load(sb + off + 4 * i);
-                        vc[q] = shared::load(sc + off + 4 * i);
-                    }
-                }
-            }
-            for q in 0..L {
-                let i = t32 + q as u32 * nt32;
-                // SAFETY: `i < n`, within the `k` buffer.
-                unsafe { shared::store(sk + 4 * swizzle::<L>(i, 1) as u32, vb[q] * vc[q]) };
-            }
-        }
         // This row's failure word: one per parity of `it`, so that a slow thread still reads
-        // the previous row's verdict after thread 0 has cleared this row's.
+        // the previous row's verdict after thread 0 has cleared this row's (the next clear of
+        // the same word is two rows later, behind this row's last barrier).
         let fw = fail + 4 * s;
         if t == 0 {
             // SAFETY: the failure word.
             unsafe { shared::store(fw, 0u32) };
         }
-        thread::sync_threads();
         let next = row + grid;
-        // The tile: `a` linear (16-byte reads), `k` swizzled.
+        // The tile: `a` from its buffer (16-byte reads), `k = b·c` straight from the spans.
         let mut tile = Tile::<f32, L> {
             a: [0.0; L],
             k: [0.0; L],
@@ -2892,12 +2911,16 @@ unsafe fn stream_generic(
             let v = unsafe { shared::load4(sa + 4 * (start + 4 * j as u32)) };
             tile.a[4 * j..4 * j + 4].copy_from_slice(&v);
         }
-        for j in 0..L {
-            // SAFETY: `start + j < n`.
-            tile.k[j] = unsafe { shared::load(sk + 4 * swizzle::<L>(start + j as u32, 1) as u32) };
+        // SAFETY: this row's spans (waited for above, not rewritten before the barrier after
+        // the warp scans); 16 bytes of the second `a` buffer and of the `b` span's padding
+        // precede `sb` and `sc`.
+        unsafe { stream_tile_k(&mut tile, ((row * m) & 3) as u32, t32, (sb, sc)) };
+        if start == 0 {
+            tile.k_prev = 0.0;
         }
-        if start > 0 {
-            tile.k_prev = unsafe { shared::load(sk + 4 * swizzle::<L>(start - 1, 1) as u32) };
+        if t + 1 == nt {
+            // k_{n−1} = 0 (the span's word there belongs to no element of the row).
+            tile.k[L - 1] = 0.0;
         }
         let (x, y) =
             unsafe { warp_scan_tile::<L, false, false>(&tile, z, lane, w, fwd_tot, bwd_tot) };
@@ -2905,8 +2928,7 @@ unsafe fn stream_generic(
         if t == io {
             if next < rows {
                 // SAFETY: row `next` exists; the other `a` buffer was last read by the
-                // previous row's tiles, the spans by this row's `k`, `k` and this row's `a`
-                // by this row's tiles (the barriers since).
+                // previous row's tiles, the spans by this row's (the barrier since).
                 unsafe {
                     stream_issue(
                         (a, b, c),
