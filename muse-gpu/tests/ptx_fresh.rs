@@ -152,7 +152,6 @@ fn ptx_stream_kernel_waits_for_its_bulk_stores() {
         .split(".visible .entry ")
         .find(|b| b.starts_with("resolvent_diag_stream16_f32("))
         .expect("the streaming kernel");
-    let body = body.split(".visible .entry ").next().unwrap_or_default();
     for op in [
         "fence.proxy.async",
         "cp.async.bulk.global.shared::cta.bulk_group",
