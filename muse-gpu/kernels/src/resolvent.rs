@@ -2707,6 +2707,7 @@ pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
 
 /// The 16-byte aligned span of global memory holding elements `e .. e + len` of a 16-byte
 /// aligned f32 array: its first element index and its length in bytes.
+#[cfg(target_feature = "sm_90")]
 #[inline(always)]
 const fn aligned_span(e: usize, len: usize) -> (usize, u32) {
     let first = e & !3;
