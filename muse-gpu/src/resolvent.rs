@@ -827,9 +827,10 @@ fn tile_plan(
 /// keeps two blocks on every SM. Tiles of 16 vs streaming, f32, B = 16384, H100, session 12
 /// run 1 (the tile's `k` read straight from the spans): N = 512 79.3 vs 70.4 µs, 1024 141.1
 /// vs 134.6, 2048 278.1 vs 245.5, 4096 782.1 vs 482.7; B = 600, N = 4096: 40.6 vs 33.5;
-/// B = 8192, N = 8192: 953 vs 513. (H200, session 11 run 6, with `k` staged by a pass of its
-/// own: N = 512 71.3 vs 74.5 µs, 1024 133.8 vs 143.3, so the streaming kernel took N ≥ 2048
-/// then.)
+/// B = 8192, N = 8192: 953 vs 513. The same kernel on an H200 (session 13 run 2): N = 512
+/// 71.8 vs 63.5 µs, 1024 133.7 vs 121.0. (H200, session 11 run 6, with `k` staged by a pass of
+/// its own: N = 512 71.3 vs 74.5 µs, 1024 133.8 vs 143.3, so the streaming kernel took
+/// N ≥ 2048 then.)
 const STREAM_MIN_N: usize = 512;
 
 /// The streaming kernel for `rows` systems of order `n` (f32 storage, `n` a multiple of 512):
