@@ -48,7 +48,7 @@ build() { # $1 target-cpu, $2 output file, $3 extra target features
   if [ -n "${PTXAS:-}" ]; then "$PTXAS" -arch="$1" "ptx/$2" -o /dev/null && echo "ptxas ok: $2"; fi
 }
 mkdir -p ptx
-build sm_90 muse_kernels_sm90.ptx +ptx80  # H100/H200: .target sm_90, PTX ISA 8.0 (bulk copies)
+build sm_90 muse_kernels_sm90.ptx +ptx83  # H100/H200: .target sm_90, PTX ISA 8.3 (bulk copies, tensor-map fence)
 build sm_70 muse_kernels_sm70.ptx   # portable: .target sm_70
 
 # The sources of the PTX: the kernel crate, the muse-core sources it compiles, the lock file

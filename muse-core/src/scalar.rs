@@ -97,6 +97,11 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
     /// The smaller of two values (NaN-ignoring, as IEEE `minNum`).
     fn min(self, other: Self) -> Self;
+    /// The smaller of two values, the other one when either is NaN (as [`Real::min`]), by
+    /// `core`'s `min` (LLVM's `minnum`: one `min` instruction on the GPU, where libm's is a
+    /// sequence of compares). The sign of a zero result is unspecified when the inputs are
+    /// zeros of opposite signs.
+    fn min_num(self, other: Self) -> Self;
     /// Rounds half away from zero to an integer value.
     fn round(self) -> Self;
     /// `x · 2ⁿ`, exact unless it over- or underflows.
@@ -122,7 +127,7 @@ pub trait Real:
 macro_rules! impl_real {
     ($t:ty, $bt:ty, $mant:expr, $bits:expr, $name:expr, $abs:path, $sqrt:path, $exp:path, $ln:path, $erf:path,
      $tanh:path, $fma:path, $fmahw:path, $rcphw:path, $fmax:path, $fmin:path, $round:path,
-     $scalbn:path) => {
+     $scalbn:path, $absmax:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -214,6 +219,10 @@ macro_rules! impl_real {
                 $fmin(self, other)
             }
             #[inline(always)]
+            fn min_num(self, other: Self) -> Self {
+                <$t>::min(self, other)
+            }
+            #[inline(always)]
             fn round(self) -> Self {
                 $round(self)
             }
@@ -262,8 +271,15 @@ macro_rules! impl_real {
             ) -> Self {
                 let mag = <$bt>::MAX >> 1;
                 let (mut mx, mut my) = (x0.to_bits() & mag, y0.to_bits() & mag);
-                #[allow(clippy::needless_range_loop)] // as `pow2_normaliser`
-                for i in 0..K {
+                // Pairs first, as `pow2_normaliser`.
+                let mut i = 0;
+                while i + 1 < K {
+                    let (bx, by) = ($absmax(xs[i], xs[i + 1]), $absmax(ys[i], ys[i + 1]));
+                    mx = if bx > mx { bx } else { mx };
+                    my = if by > my { by } else { my };
+                    i += 2;
+                }
+                if i < K {
                     let (bx, by) = (xs[i].to_bits() & mag, ys[i].to_bits() & mag);
                     mx = if bx > mx { bx } else { mx };
                     my = if by > my { by } else { my };
@@ -290,9 +306,15 @@ macro_rules! impl_real {
                 // values (∞ and NaN above every finite value).
                 // An indexed loop: an array's by-value iterator is not always taken apart
                 // into registers on the GPU.
+                // Pairs first ([`abs_max_bits`]: one instruction on the GPU).
                 let mut m: $bt = 0;
-                #[allow(clippy::needless_range_loop)]
-                for i in 0..K {
+                let mut i = 0;
+                while i + 1 < K {
+                    let b = $absmax(xs[i], xs[i + 1]);
+                    m = if b > m { b } else { m };
+                    i += 2;
+                }
+                if i < K {
                     let b = xs[i].to_bits() & (<$bt>::MAX >> 1);
                     m = if b > m { b } else { m };
                 }
@@ -314,7 +336,43 @@ macro_rules! impl_real {
     };
 }
 
-/// The GPU's instruction sequences behind [`Real::recip_normal`].
+/// The larger of the bit patterns of `|a|` and `|b|` (sign bits cleared): for non-negative
+/// floats the order of the bit patterns is the order of the values, with ∞ and NaN above
+/// every finite value, so the maximum of a list of such patterns tells its largest
+/// magnitude, or that some entry is not finite. On the GPU (sm_90) one instruction,
+/// `max.NaN.f32` of the magnitudes (`FMNMX.NAN` with `|·|` operands), which gives the
+/// same pattern for finite inputs and a NaN (also above every finite pattern) when either
+/// is NaN; elsewhere two masks and an integer maximum.
+#[inline(always)]
+fn abs_max_bits_f32(a: f32, b: f32) -> u32 {
+    #[cfg(all(target_arch = "nvptx64", target_feature = "sm_90"))]
+    {
+        // Non-negative, or the canonical NaN `0x7fffffff`: no sign bit to clear.
+        nvptx::abs_max_f32(a, b).to_bits()
+    }
+    #[cfg(not(all(target_arch = "nvptx64", target_feature = "sm_90")))]
+    {
+        let (x, y) = (a.to_bits() & (u32::MAX >> 1), b.to_bits() & (u32::MAX >> 1));
+        if x > y {
+            x
+        } else {
+            y
+        }
+    }
+}
+
+/// [`abs_max_bits_f32`] for `f64` (masks and an integer maximum everywhere).
+#[inline(always)]
+fn abs_max_bits_f64(a: f64, b: f64) -> u64 {
+    let (x, y) = (a.to_bits() & (u64::MAX >> 1), b.to_bits() & (u64::MAX >> 1));
+    if x > y {
+        x
+    } else {
+        y
+    }
+}
+
+/// The GPU's instruction sequences behind [`Real::recip_normal`] and [`abs_max_bits_f32`].
 #[cfg(target_arch = "nvptx64")]
 mod nvptx {
     /// `1/x` as `ptxas` computes `div.rn.f32 1.0, x` when `x` is in its common range: the
@@ -332,6 +390,27 @@ mod nvptx {
                 "neg.f32 e, e;",
                 "fma.rn.f32 {r}, r0, e, r0; }}",
                 x = in(reg32) x,
+                r = out(reg32) r,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+        }
+        r
+    }
+
+    /// `max(|a|, |b|)`, NaN when either is NaN (`max.NaN.f32`, sm_80 and later).
+    #[cfg(target_feature = "sm_90")]
+    #[inline(always)]
+    pub(super) fn abs_max_f32(a: f32, b: f32) -> f32 {
+        let r: f32;
+        // SAFETY: register-only arithmetic.
+        unsafe {
+            core::arch::asm!(
+                "{{ .reg .f32 x, y;",
+                "abs.f32 x, {a};",
+                "abs.f32 y, {b};",
+                "max.NaN.f32 {r}, x, y; }}",
+                a = in(reg32) a,
+                b = in(reg32) b,
                 r = out(reg32) r,
                 options(pure, nomem, nostack, preserves_flags)
             );
@@ -364,7 +443,8 @@ impl_real!(
     libm::fmaxf,
     libm::fminf,
     libm::roundf,
-    libm::scalbnf
+    libm::scalbnf,
+    abs_max_bits_f32
 );
 impl_real!(
     f64,
@@ -384,7 +464,8 @@ impl_real!(
     libm::fmax,
     libm::fmin,
     libm::round,
-    libm::scalbn
+    libm::scalbn,
+    abs_max_bits_f64
 );
 
 /// A storage type: how numbers sit in memory. Arithmetic happens in [`Scalar::Real`].
@@ -527,6 +608,89 @@ mod tests {
                 }
             }
         };
+    }
+
+    /// The largest magnitude's bit pattern, one entry at a time (the definition the paired
+    /// `pow2_normaliser` / `pow2_balance` must match).
+    fn max_mag_bits(xs: &[f32]) -> u32 {
+        xs.iter()
+            .map(|x| x.to_bits() & 0x7fff_ffff)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `pow2_normaliser` from its definition: `2^{−e}` for the largest magnitude's exponent,
+    /// NaN outside the normal range.
+    fn normaliser_ref(xs: &[f32]) -> f32 {
+        let ee = (max_mag_bits(xs) >> 23) as i32;
+        if (1..=2 * 128 - 4).contains(&ee) {
+            f32::from_bits(((2 * 128 - 3 - ee) as u32) << 23)
+        } else {
+            f32::NAN
+        }
+    }
+
+    #[test]
+    fn paired_maxima_match_the_definition() {
+        // Even and odd lengths (the odd one has an unpaired last entry), with zeros,
+        // subnormals, ±∞ and NaN anywhere among random patterns of every exponent.
+        let special = [
+            0.0,
+            -0.0,
+            f32::from_bits(1),
+            f32::MIN_POSITIVE,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            -1.5,
+        ];
+        let mut st = 0xbeef_u64;
+        let pick = |st: &mut u64| {
+            let r = splitmix(st);
+            if r % 4 == 0 {
+                special[(r >> 8) as usize % special.len()]
+            } else {
+                f32::from_bits((r >> 16) as u32) % 1e6
+            }
+        };
+        for _ in 0..20_000 {
+            let x8: [f32; 8] = core::array::from_fn(|_| pick(&mut st));
+            let x5: [f32; 5] = core::array::from_fn(|_| pick(&mut st));
+            let y5: [f32; 5] = core::array::from_fn(|_| pick(&mut st));
+            let (x0, y0) = (pick(&mut st), pick(&mut st));
+            assert!(
+                same(f32::pow2_normaliser(x8), normaliser_ref(&x8)),
+                "{x8:?}"
+            );
+            assert!(
+                same(f32::pow2_normaliser(x5), normaliser_ref(&x5)),
+                "{x5:?}"
+            );
+            // pow2_balance: e = max(ex, ⌈ey/2⌉) from the two groups' largest magnitudes.
+            let ex = (max_mag_bits(&[&x5[..], &[x0]].concat()) >> 23) as i32 - 126;
+            let ey = (max_mag_bits(&[&y5[..], &[y0]].concat()) >> 23) as i32 - 126;
+            let e = ex.max((ey + 1) >> 1);
+            let want = if (-60..=60).contains(&e) {
+                f32::from_bits(((127 - e) as u32) << 23)
+            } else {
+                f32::NAN
+            };
+            assert!(
+                same(f32::pow2_balance(x5, x0, y5, y0), want),
+                "{x5:?} {y5:?}"
+            );
+            // min_num: the smaller, the other one for a NaN.
+            let (a, b) = (x8[0], x8[1]);
+            let m = a.min_num(b);
+            if a.is_nan() {
+                assert!(same(m, b));
+            } else if b.is_nan() {
+                assert!(same(m, a));
+            } else {
+                assert_eq!(m, if a < b { a } else { b });
+            }
+        }
     }
 
     bit_level_matches_libm!(

@@ -152,12 +152,15 @@ impl Gpu {
         unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream()?;
         let (major, _) = ctx.compute_capability()?;
-        let ptx = ptx.unwrap_or(if major >= 9 {
-            crate::PTX_SM90
-        } else {
-            crate::PTX_SM70
-        });
-        Self::with_ptx(ctx, stream, ptx)
+        match ptx {
+            Some(p) => Self::with_ptx(ctx, stream, p),
+            // The sm_90 module needs PTX ISA 8.3 (a driver of CUDA 12.3 or later); an older
+            // driver rejects it, and gets the portable module (no sm_90-only kernels: `Auto`
+            // then schedules without them).
+            None if major >= 9 => Self::with_ptx(ctx.clone(), stream.clone(), crate::PTX_SM90)
+                .or_else(|_| Self::with_ptx(ctx, stream, crate::PTX_SM70)),
+            None => Self::with_ptx(ctx, stream, crate::PTX_SM70),
+        }
     }
 
     /// Like [`Gpu::new`] on an existing context, with the given PTX text (tests use it to

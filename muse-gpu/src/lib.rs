@@ -47,7 +47,7 @@ pub const KERNELS: [&str; 24] = [
 
 /// The kernels only the sm_90 PTX has, with their cluster size: the cluster VJPs (thread
 /// block clusters, distributed shared memory; `.reqnctapercluster`) and the streaming
-/// forward kernel (bulk copies and mbarriers, PTX ISA 8.0; no cluster).
+/// forward kernel (bulk copies, mbarriers and tensor stores, PTX ISA 8.3; no cluster).
 pub const KERNELS_SM90: [(&str, Option<u32>); 7] = [
     ("resolvent_vjp_cluster4_f32", Some(4)),
     ("resolvent_vjp_cluster4_f16", Some(4)),

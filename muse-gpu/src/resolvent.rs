@@ -26,11 +26,12 @@
 //!   persistent blocks, as many as fit on the device, each looping over rows `g, g + G, …`.
 //!   One thread has the bulk-copy engine (TMA) load the next row's `a`, `b`, `c` into shared
 //!   memory while the block computes this one (an mbarrier counts the bytes in) and store
-//!   each row's outputs from shared memory, so the loads and stores overlap the arithmetic
-//!   and cost the threads no instructions; each thread reads its tile's `k = b·c` straight
-//!   from the copied spans (16-byte reads, one uniform branch on the spans' alignment) and
-//!   writes its outputs conflict-free (pairs permuted in registers). Automatic for large
-//!   f32 batches of rows of `N ≥ 512` (below);
+//!   each row's outputs from shared memory (tensor stores through a `CUtensorMap` of the
+//!   output that the host encodes, 128-byte swizzling), so the loads and stores overlap the
+//!   arithmetic and cost the threads no instructions; each thread reads its tile's `k = b·c`
+//!   straight from the copied spans (16-byte reads, one uniform branch on the spans'
+//!   alignment) and writes its outputs conflict-free in the swizzled layout, which the
+//!   tensor store undoes. Automatic for large f32 batches of rows of `N ≥ 512` (below);
 //! - *shared-memory block* (`*_smem_*`): one thread block per system; the block first copies
 //!   the row's `a`, `b`, `c` into dynamic shared memory (coalesced, read once), then each
 //!   thread reduces a chunk of the row (odd length, so a warp's accesses hit 32 different
@@ -100,7 +101,7 @@
 //! ```
 
 use core::mem::size_of;
-use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
+use cudarc::driver::{DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
 use muse_core::resolvent::check_shift;
 use muse_core::scalar::Scalar;
 use num_complex::Complex;
@@ -192,9 +193,61 @@ const FWD_STREAM: &str = "resolvent_diag_stream16_f32";
 
 /// Dynamic shared memory of the streaming kernel (as the kernel crate's
 /// `stream_smem_bytes`): the warps' totals and boundaries, two failure words and two
-/// mbarriers, two buffers of `a`, the spans of `b` and `c`, the outputs.
+/// mbarriers, two buffers of `a`, the spans of `b` and `c`, the outputs (1024-byte aligned:
+/// up to 1024 bytes of padding).
 const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    96 * (threads / 32) + 32 + 24 * n + 32
+    96 * (threads / 32) + 32 + 24 * n + 32 + 1024
+}
+
+/// Lines (of 32 f32: 16 outputs, one thread's) per tensor store of the streaming kernel with
+/// `threads` threads (a multiple of 32): the largest multiple of 32 that divides `threads`
+/// and is at most 256 (a box of the tensor map has at most 256 lines; 128-byte swizzling
+/// needs boxes of whole 1024-byte blocks, 8 lines).
+const fn stream_box_lines(threads: usize) -> usize {
+    let m = threads / 32;
+    let mut d = if m < 8 { m } else { 8 };
+    while m % d != 0 {
+        d -= 1;
+    }
+    32 * d
+}
+
+/// The tensor map of the streaming kernel's output `out` (`rows × n` complex f32 at the
+/// device address `ptr`): `rows·n/16` lines of 32 f32 (128 bytes apart), boxes of
+/// [`stream_box_lines`]`(n/16)` lines, 128-byte swizzling (the layout the kernel writes its
+/// outputs in). Host code only (`cuTensorMapEncodeTiled` checks the arguments).
+fn stream_tensor_map(
+    ptr: cudarc::driver::sys::CUdeviceptr,
+    rows: usize,
+    n: usize,
+) -> Result<cudarc::driver::sys::CUtensorMap> {
+    use cudarc::driver::sys;
+    let mut map = sys::CUtensorMap { opaque: [0; 16] };
+    let dims: [u64; 2] = [32, (rows * n / 16) as u64];
+    let strides: [u64; 1] = [128];
+    let boxes: [u32; 2] = [32, stream_box_lines(n / 16) as u32];
+    let steps: [u32; 2] = [1, 1];
+    // SAFETY: `map` is a 64-byte aligned `CUtensorMap` (its type's alignment); the arrays have
+    // the rank's lengths (strides: rank − 1); `ptr` is the output's device address (256-byte
+    // aligned: a whole allocation), and the lines cover exactly its `8·rows·n` bytes.
+    unsafe {
+        sys::cuTensorMapEncodeTiled(
+            &mut map,
+            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
+            2,
+            ptr as *mut std::ffi::c_void,
+            dims.as_ptr(),
+            strides.as_ptr(),
+            boxes.as_ptr(),
+            steps.as_ptr(),
+            sys::CUtensorMapInterleave::CU_TENSOR_MAP_INTERLEAVE_NONE,
+            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
+            sys::CUtensorMapL2promotion::CU_TENSOR_MAP_L2_PROMOTION_NONE,
+            sys::CUtensorMapFloatOOBfill::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
+        )
+        .result()?;
+    }
+    Ok(map)
 }
 
 /// The split kernels: `[dtype]`.
@@ -441,6 +494,10 @@ pub struct Workspace {
     split_pub: Option<DeviceBuffer<f32>>,
     split_sync: Option<DeviceBuffer<u32>>,
     epoch: u32,
+    /// Streaming kernel: its tensor map in device memory (128 bytes), and the output
+    /// address, rows and order it was encoded for (uploaded again when they change).
+    stream_map: Option<DeviceBuffer<u64>>,
+    stream_map_key: Option<(u64, usize, usize)>,
 }
 
 impl Workspace {
@@ -455,6 +512,8 @@ impl Workspace {
             split_pub: None,
             split_sync: None,
             epoch: 0,
+            stream_map: None,
+            stream_map_key: None,
         })
     }
 
@@ -842,6 +901,12 @@ fn pick_stream(gpu: &Gpu, dtype: usize, rows: usize, n: usize) -> Result<Plan> {
             "the streaming kernel needs f32 storage and n a multiple of 512 (n = {n})"
         )));
     }
+    if rows.saturating_mul(n / 16) > i32::MAX as usize {
+        // The tensor store's line coordinates are 32-bit signed.
+        return Err(GpuError::TooLarge(format!(
+            "the streaming kernel stores at most 2^31 lines of 16 outputs (rows = {rows}, n = {n})"
+        )));
+    }
     // Missing from the portable (sm_70) PTX: `GpuError::MissingKernel`.
     let func = gpu.function(FWD_STREAM)?;
     let max = func.max_threads_per_block()?.max(32) as usize / 32 * 32;
@@ -1011,6 +1076,21 @@ pub fn launch_forward<S: GpuScalar>(
         // One block per row, or the streaming kernel's persistent grid.
         let blocks = plan.grid.map_or(rows, |g| g as usize);
         let cfg = smem_config(&func, blocks, t, bytes)?;
+        let stream = plan.name == FWD_STREAM;
+        let box_lines = stream_box_lines(t as usize) as u32;
+        if stream {
+            let (ptr, _read) = DevicePtr::device_ptr(&**out, gpu.stream());
+            let key = (ptr, rows, n);
+            if ws.stream_map_key != Some(key) || ws.stream_map.is_none() {
+                let map = stream_tensor_map(ptr, rows, n)?;
+                if ws.stream_map.is_none() {
+                    ws.stream_map = Some(gpu.alloc::<u64>(16)?);
+                }
+                let buf = ws.stream_map.as_mut().expect("just allocated");
+                gpu.stream().memcpy_htod(&map.opaque, &mut **buf)?;
+                ws.stream_map_key = Some(key);
+            }
+        }
         let mut b = gpu.stream().launch_builder(&func);
         b.arg(&rows)
             .arg(&n)
@@ -1021,8 +1101,14 @@ pub fn launch_forward<S: GpuScalar>(
             .arg(&zim)
             .arg(&mut **out)
             .arg(&mut *ws.flag);
+        let map = ws.stream_map.as_ref();
+        if stream {
+            b.arg(&**map.expect("set above")).arg(&box_lines);
+        }
         // SAFETY: the argument list matches the tile kernels' signature (`rows, n, a, b, c,
-        // zre, zim, out, flag`); the buffers were checked above (a = rows·n, b = c =
+        // zre, zim, out, flag`), and the streaming kernel's (the same, then `tmap, box_lines`:
+        // the tensor map of `out` encoded and uploaded above, on this stream, for these
+        // rows and order, and `stream_box_lines(threads)`, the box it was encoded with); the buffers were checked above (a = rows·n, b = c =
         // rows·(n − 1), out = 2·rows·n, flag = 1 word); `threads` is a multiple of 32 with
         // threads·len ≥ n (`pick_tile`), the dynamic shared memory is the kernel's
         // `tile_smem_bytes(n, threads, len, causal)` (allowed by `smem_config`), n ≥ 1, and one
@@ -1406,4 +1492,44 @@ pub fn causal_vjp<S: GpuScalar>(
     w: &[Complex<S>],
 ) -> Result<VjpResult> {
     vjp_host(gpu, Op::Causal, n, a, b, c, z, w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_boxes_tile_every_row_exactly() {
+        // Every thread count the streaming kernel takes (n = 16·threads, n a multiple of 512,
+        // up to the largest block): the box is a multiple of 32 lines (whole 1024-byte
+        // swizzle blocks), at most 256 lines (the tensor map's limit), divides the row's
+        // lines, and is the largest such box.
+        for threads in (32..=1024).step_by(32) {
+            let b = stream_box_lines(threads);
+            assert!(
+                b % 32 == 0 && b <= 256 && threads % b == 0,
+                "{threads}: {b}"
+            );
+            let best = (1..=8)
+                .map(|d| 32 * d)
+                .filter(|&c| threads % c == 0)
+                .max()
+                .unwrap();
+            assert_eq!(b, best, "{threads}");
+        }
+        assert_eq!(stream_box_lines(256), 256);
+        assert_eq!(stream_box_lines(512), 256);
+        assert_eq!(stream_box_lines(288), 96);
+        assert_eq!(stream_box_lines(544), 32);
+    }
+
+    #[test]
+    fn stream_smem_leaves_two_blocks_per_sm_at_n_4096() {
+        // 99 136 bytes of buffers plus up to 1024 of padding before the 1024-byte aligned
+        // outputs: two blocks (and the driver's 1 KiB per block) still fit in the 228 KiB of
+        // an H100's or H200's SM.
+        let bytes = stream_smem_bytes(4096, 256);
+        assert_eq!(bytes, 100_160);
+        assert!(2 * (bytes + 1024) <= 228 * 1024);
+    }
 }

@@ -79,8 +79,8 @@ fn ptx_has_every_kernel_and_no_externs() {
     }
     assert!(muse_gpu::PTX_SM90.contains(".target sm_90"));
     assert!(muse_gpu::PTX_SM70.contains(".target sm_70"));
-    // The sm_90 kernels: in the sm_90 PTX only (PTX ISA 8.0), each with its cluster size.
-    assert!(muse_gpu::PTX_SM90.contains(".version 8.0"));
+    // The sm_90 kernels: in the sm_90 PTX only (PTX ISA 8.3), each with its cluster size.
+    assert!(muse_gpu::PTX_SM90.contains(".version 8.3"));
     for (k, ctas) in muse_gpu::KERNELS_SM90 {
         let entry = format!(".visible .entry {k}(");
         assert!(!muse_gpu::PTX_SM70.contains(&entry), "{k} in the sm_70 PTX");
@@ -143,18 +143,20 @@ fn ptx_fuses_multiply_adds_only_where_muse_core_asks() {
 
 #[test]
 fn ptx_stream_kernel_waits_for_its_bulk_stores() {
-    // The streaming kernel rewrites its output buffer every row while the previous row's bulk
-    // store may still be reading it, and its block's shared memory goes away at exit: it must
-    // wait for the stores' reads (`wait_group.read`) before the outputs, and for the stores
-    // themselves before it exits. Session 12 lost both waits in an edit; the GPU parity tests
-    // still passed (the race is timing-dependent), one benchmark row was wrong.
+    // The streaming kernel rewrites its output buffer every row while the previous row's
+    // tensor store may still be reading it, and its block's shared memory goes away at exit:
+    // it must wait for the stores' reads (`wait_group.read`) before the outputs, and for the
+    // stores themselves before it exits. Session 12 lost both waits in an edit; the GPU parity
+    // tests still passed (the race is timing-dependent), one benchmark row was wrong. The
+    // tensor map comes from the host's copy: the tensor-map fence before its first use.
     let body = muse_gpu::PTX_SM90
         .split(".visible .entry ")
         .find(|b| b.starts_with("resolvent_diag_stream16_f32("))
         .expect("the streaming kernel");
     for op in [
         "fence.proxy.async",
-        "cp.async.bulk.global.shared::cta.bulk_group",
+        "fence.proxy.tensormap::generic.acquire",
+        "cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group",
         "cp.async.bulk.commit_group",
         "cp.async.bulk.wait_group.read 0",
         "cp.async.bulk.wait_group 0",

@@ -109,14 +109,10 @@ fn mul<R: Real>(a: Complex<R>, b: Complex<R>) -> Complex<R> {
 }
 
 /// The smaller of `m` and `|x.re| + |x.im|` (a NaN part leaves `m`: NaN reaches the outputs).
+/// [`Real::min_num`]: one instruction on the GPU.
 #[inline(always)]
 fn least<R: Real>(m: R, x: Complex<R>) -> R {
-    let s = x.re.abs() + x.im.abs();
-    if s < m {
-        s
-    } else {
-        m
-    }
+    (x.re.abs() + x.im.abs()).min_num(m)
 }
 
 /// The boundary `[σ·v_0; v_1]` of the matrix balanced by `σ` (see [`Tile::diag`]),
@@ -164,6 +160,51 @@ fn push_left_step<R: Real>(p: Transfer<R>, al: Complex<R>, k: R, j: usize) -> Tr
         normalised_fast(m)
     } else {
         Transfer { m }
+    }
+}
+
+/// The first step of a tile's transfer from the identity, `[[α, −k], [1, 0]]`: what
+/// [`push_left_raw`] gives from the identity (up to the signs of zeros), with no arithmetic.
+#[inline(always)]
+fn first_step<R: Real>(al: Complex<R>, k: R) -> Transfer<R> {
+    Transfer {
+        m: [
+            al,
+            Complex::new(-k, R::ZERO),
+            Complex::new(R::ONE, R::ZERO),
+            Complex::new(R::ZERO, R::ZERO),
+        ],
+    }
+}
+
+/// The second step, [`push_left_raw`] of a [`first_step`] `p` (its bottom row `[1, 0]`, its
+/// `m01` real): the same roundings as the general step (up to the signs of zeros) without
+/// the products by those zeros and ones, 6 instructions instead of 12. A non-finite input
+/// still reaches a part (then the tile's normalisation gives NaN, as it does in general).
+#[inline(always)]
+fn second_step<R: Real>(p: Transfer<R>, al: Complex<R>, k: R) -> Transfer<R> {
+    let [m00, m01, _, _] = p.m;
+    Transfer {
+        m: [
+            Complex::new(
+                al.re.mul_add(m00.re, (-al.im).mul_add(m00.im, -k)),
+                al.re.mul_add(m00.im, al.im * m00.re),
+            ),
+            Complex::new(al.re * m01.re, al.im * m01.re),
+            m00,
+            m01,
+        ],
+    }
+}
+
+/// Step `j` of a tile's transfer from the identity: [`first_step`], [`second_step`], then
+/// [`push_left_step`] (`j` is a constant in the unrolled loops, so the choice costs nothing).
+#[inline(always)]
+fn tile_step<R: Real>(p: Transfer<R>, al: Complex<R>, k: R, j: usize) -> Transfer<R> {
+    match j {
+        0 => first_step(al, k),
+        1 => second_step(p, al, k),
+        _ => push_left_step(p, al, k, j),
     }
 }
 
@@ -287,7 +328,7 @@ impl<R: Real, const L: usize> Tile<R, L> {
         let mut kp = self.k_prev * sg2;
         for j in 0..L {
             if j < self.len {
-                p = push_left_step(p, self.alpha_balanced(j, z, sg), kp, j);
+                p = tile_step(p, self.alpha_balanced(j, z, sg), kp, j);
                 kp = self.k[j] * sg2;
             }
         }
@@ -306,9 +347,17 @@ impl<R: Real, const L: usize> Tile<R, L> {
         let sg = self.balance(z);
         let sg2 = sg * sg;
         let mut q = Transfer::identity();
-        for j in (0..L).rev() {
-            if j < self.len {
-                q = push_left_step(q, self.alpha_balanced(j, z, sg), self.k[j] * sg2, L - 1 - j);
+        if self.len == L {
+            // A whole tile: step `L − 1 − j` is the element `j` (the cheap first steps).
+            for j in (0..L).rev() {
+                q = tile_step(q, self.alpha_balanced(j, z, sg), self.k[j] * sg2, L - 1 - j);
+            }
+        } else {
+            for j in (0..L).rev() {
+                if j < self.len {
+                    let al = self.alpha_balanced(j, z, sg);
+                    q = push_left_step(q, al, self.k[j] * sg2, L - 1 - j);
+                }
             }
         }
         if self.len == 0 {

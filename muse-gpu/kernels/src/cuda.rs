@@ -431,8 +431,9 @@ pub mod cluster {
 /// ranges copied between global and shared memory by one instruction of one thread, with no
 /// registers staging the data. Loads complete on an *mbarrier* (a 64-bit shared-memory
 /// barrier that counts both thread arrivals and bytes delivered), stores in *bulk groups*
-/// that the issuing thread waits for. Needs PTX ISA 8.0 (`build-ptx.sh` builds the sm_90
-/// module with `+ptx80`).
+/// that the issuing thread waits for; and, in its two-dimensional form, boxes of a tensor
+/// described by a `CUtensorMap` stored from shared memory ([`store_tensor_2d`]). Needs PTX ISA
+/// 8.3 (`build-ptx.sh` builds the sm_90 module with `+ptx83`).
 #[cfg(target_feature = "sm_90")]
 pub mod bulk {
     /// `mbarrier.init`: the mbarrier at the shared address `bar` expects `count` arrivals per
@@ -565,6 +566,52 @@ pub mod bulk {
                 d = in(reg64) dst as u64,
                 s = in(reg32) src,
                 n = in(reg32) bytes,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// Copies the box of the two-dimensional tensor described by the tensor map at `map`
+    /// whose first element has the coordinates `(x, y)` from the shared address `src` to
+    /// global memory (`cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group`), in this
+    /// thread's current bulk group (close it with [`commit`]). The map's swizzle mode says
+    /// how the box is laid out at `src`.
+    ///
+    /// # Safety
+    /// `map` is a generic pointer to a valid `CUtensorMap` in global memory, made visible to
+    /// this thread's tensor-map accesses by [`fence_tensormap`]; `src` is aligned as the
+    /// map's swizzle mode requires (1024 bytes for 128-byte swizzling), the box lies inside
+    /// the tensor, and the shared bytes were written before a [`fence_async`] and a block
+    /// barrier and stay unchanged until [`wait_read`] returns.
+    #[inline(always)]
+    pub unsafe fn store_tensor_2d(map: *const u8, x: i32, y: i32, src: u32) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [{m}, {{{x}, {y}}}], [{s}];",
+                m = in(reg64) map as u64,
+                x = in(reg32) x,
+                y = in(reg32) y,
+                s = in(reg32) src,
+                options(nostack, preserves_flags)
+            );
+        }
+    }
+
+    /// `fence.proxy.tensormap::generic.acquire.gpu` on the 128-byte tensor map at `map`
+    /// (global memory): this thread's later tensor copies see the map as written before the
+    /// kernel started (by the host's copy), not a copy the tensor unit cached from an earlier
+    /// launch. PTX ISA 8.3.
+    ///
+    /// # Safety
+    /// `map` is a generic pointer to 128 bytes of global memory, 64-byte aligned.
+    #[inline(always)]
+    pub unsafe fn fence_tensormap(map: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            core::arch::asm!(
+                "fence.proxy.tensormap::generic.acquire.gpu [{m}], 128;",
+                m = in(reg64) map as u64,
                 options(nostack, preserves_flags)
             );
         }

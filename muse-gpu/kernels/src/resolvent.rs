@@ -2697,12 +2697,13 @@ pub const fn stream_base(threads: usize) -> usize {
 /// Bytes of dynamic shared memory of the streaming kernel (`n = 16·threads`, `threads` a
 /// multiple of 32): [`stream_base`], then, in units of `4n` bytes: two buffers for the rows'
 /// `a` (this row's, the next row's), one each for `b` and `c` (`4n + 16` bytes: the 16-byte
-/// aligned span of the row's `n − 1` elements) and two for the outputs (`n` complex f32).
-/// At `n = 4096`, 99 136 bytes: two blocks fit on an SM (as their registers do). The host
-/// computes the same.
+/// aligned span of the row's `n − 1` elements) and two for the outputs (`n` complex f32,
+/// starting at the next multiple of 1024 bytes, as the tensor store's 128-byte swizzling
+/// needs: up to 1024 bytes of padding). At `n = 4096`, 100 160 bytes: two blocks fit on an
+/// SM (as their registers do). The host computes the same.
 #[inline(always)]
 pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    stream_base(threads) + 24 * n + 32
+    stream_base(threads) + 24 * n + 32 + 1024
 }
 
 /// The 16-byte aligned span of global memory holding elements `e .. e + len` of a 16-byte
@@ -2824,14 +2825,19 @@ unsafe fn stream_tile_k(tile: &mut Tile<f32, STREAM_LEN>, d0: u32, t: u32, (sb, 
 /// `k = b·c` from the spans of `b` and `c` ([`stream_tile_k`]: ten 16-byte reads, no staging
 /// pass and no barrier for it); the warp scans; queue the next row's loads (its `a` into the
 /// other buffer, `b`, `c` over this row's); the boundaries; the outputs into the output
-/// buffer (linear) once the previous row's store has read it; one bulk store. Three barriers
-/// per row. A row whose tiles fail is recomputed by thread 0 (`resolvent_diag`), as in
-/// [`tile_generic`].
+/// buffer once the previous row's store has read it, each thread's 16 outputs one 128-byte
+/// line in the layout of 128-byte swizzling; the row stored by the tensor unit (boxes of
+/// `box_lines` lines of the host's tensor map `tmap` of `out`, which un-swizzles them).
+/// Three barriers per row. A row whose tiles fail is recomputed by thread 0
+/// (`resolvent_diag`), as in [`tile_generic`].
 ///
 /// # Safety
 /// The host's rules: `n = 16·blockDim`, `blockDim` a multiple of 32, `a`, `b`, `c`, `out`
 /// 16-byte aligned with the sizes of [`tile_generic`], dynamic shared memory of
-/// [`stream_smem_bytes`].
+/// [`stream_smem_bytes`]; `tmap` a generic pointer to a `CUtensorMap` (global memory, 64-byte
+/// aligned, written before the launch) of `out` as `rows·n/16` lines of 32 f32 (line stride
+/// 128 bytes), boxes of 32 × `box_lines` elements, 128-byte swizzling, where `box_lines` is
+/// a multiple of 8 that divides `blockDim` and is at most 256; `rows·n/16 < 2³¹`.
 #[cfg(target_feature = "sm_90")]
 #[inline(always)]
 unsafe fn stream_generic(
@@ -2841,6 +2847,7 @@ unsafe fn stream_generic(
     z: C32,
     out: *mut Complex<f32>,
     flag: *mut u64,
+    (tmap, box_lines): (*const u8, u32),
 ) {
     use crate::cuda::bulk;
     const L: usize = STREAM_LEN;
@@ -2863,7 +2870,8 @@ unsafe fn stream_generic(
     let sa0 = s0 + stream_base(nt) as u32;
     let sb = sa0 + 2 * n4;
     let sc = sb + n4 + 16;
-    let so = sc + n4 + 16;
+    // The outputs: 1024-byte aligned for the tensor store's 128-byte swizzling.
+    let so = (sc + n4 + 16 + 1023) & !1023;
     let m = n - 1;
     // The thread that drives the bulk copies: lane 0 of warp 1, which waits at a barrier
     // while warps 0 and `nw − 1` chain the boundaries (warp 0 with one warp).
@@ -2880,6 +2888,10 @@ unsafe fn stream_generic(
         bulk::fence_init();
         // SAFETY: row `g` exists; the areas are free.
         unsafe { stream_issue((a, b, c), n, g, (sa0, sb, sc, bars)) };
+    }
+    if t == io {
+        // SAFETY: the host's tensor map (128 bytes of global memory, 64-byte aligned).
+        unsafe { bulk::fence_tensormap(tmap) };
     }
     thread::sync_threads();
     let start = (t * L) as u32;
@@ -2950,32 +2962,17 @@ unsafe fn stream_generic(
         let (v, u) = unsafe { lane_boundaries::<false>(x, y, *vws.add(w), *uws.add(w), lane) };
         let mut o = [C32::default(); L];
         let chk = tile.diag(z, v, u, &mut o);
-        // The outputs in 16-byte pairs; lane `t` writes pair `j ^ (t mod 8)` at step `j`, so
-        // the 8 lanes of each quarter-warp store to 8 different bank groups (the pairs are
-        // permuted in registers by three conditional swaps).
-        let mut pr = [[0.0f32; 4]; L / 2];
-        for (j, p) in pr.iter_mut().enumerate() {
-            let (u, v) = (o[2 * j], o[2 * j + 1]);
-            *p = [u.re, u.im, v.re, v.im];
-        }
+        // The outputs in 16-byte pairs, laid out as the tensor store's 128-byte swizzling
+        // reads them: thread `t`'s 16 outputs are line `t` (128 bytes) of the box, and its
+        // pair `j` sits at chunk `j ^ (t mod 8)` of the line. So the 8 lanes of each
+        // quarter-warp store to 8 different bank groups at every step, with no permutation
+        // in registers.
         let x = t32 & 7;
-        for b in 0..3 {
-            let bit = 1usize << b;
-            let sw = (x >> b) & 1 != 0;
-            for p in 0..L / 2 {
-                if p & bit == 0 {
-                    for e in 0..4 {
-                        let (u, v) = (pr[p][e], pr[p | bit][e]);
-                        pr[p][e] = if sw { v } else { u };
-                        pr[p | bit][e] = if sw { u } else { v };
-                    }
-                }
-            }
-        }
-        for (j, p) in pr.iter().enumerate() {
+        for j in 0..L / 2 {
+            let (u, v) = (o[2 * j], o[2 * j + 1]);
             let c = j as u32 ^ x;
-            // SAFETY: outputs `start + 2c, +1 < n`: bytes `8(start + 2c) ..` of the buffer.
-            unsafe { shared::store4(so + 8 * (start + 2 * c), *p) };
+            // SAFETY: chunk `c < 8` of line `t < nt`: inside the `8n` bytes of the buffer.
+            unsafe { shared::store4(so + 128 * t32 + 16 * c, [u.re, u.im, v.re, v.im]) };
         }
         bulk::fence_async();
         if chk != 0.0 {
@@ -2986,10 +2983,27 @@ unsafe fn stream_generic(
         // SAFETY: the failure word, written before the barrier.
         if unsafe { shared::load::<u32>(fw) } == 0 {
             if t == io {
-                // SAFETY: the row's `n` outputs (`8n` bytes, 16-byte aligned), written before
-                // the fence and barrier above; the buffer is not written again before
-                // `wait_read` (next row).
-                unsafe { bulk::store(out.add(row * n) as *mut u8, so, 2 * n4) };
+                // The row's outputs are lines `row·nt ..` of the tensor map's 32-float lines,
+                // stored by boxes of `box_lines` lines.
+                let _ = out;
+                let lines = nt as u32;
+                let mut k = 0;
+                while k < lines {
+                    // SAFETY: the host's map of `out` (`rows·nt` lines of 32 f32, boxes of
+                    // `box_lines` lines, a multiple of 8 dividing `nt`, 128-byte swizzling);
+                    // box `k` lies in the row; its 1024-byte aligned source was written before
+                    // the fence and barrier above and is not written again before `wait_read`
+                    // (next row).
+                    unsafe {
+                        bulk::store_tensor_2d(
+                            tmap,
+                            0,
+                            (row as u32 * lines + k) as i32,
+                            so + 128 * k,
+                        )
+                    };
+                    k += box_lines;
+                }
                 bulk::commit();
             }
         } else if t == 0 {
@@ -3022,6 +3036,18 @@ pub unsafe extern "ptx-kernel" fn resolvent_diag_stream16_f32(
     zim: f32,
     out: *mut Complex<f32>,
     flag: *mut u64,
+    tmap: *const u8,
+    box_lines: u32,
 ) {
-    unsafe { stream_generic(rows, n, (a, b, c), C32::new(zre, zim), out, flag) }
+    unsafe {
+        stream_generic(
+            rows,
+            n,
+            (a, b, c),
+            C32::new(zre, zim),
+            out,
+            flag,
+            (tmap, box_lines),
+        )
+    }
 }
