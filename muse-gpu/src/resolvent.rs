@@ -1081,7 +1081,7 @@ pub fn launch_forward<S: GpuScalar>(
         if stream {
             let (ptr, _read) = DevicePtr::device_ptr(&**out, gpu.stream());
             let key = (ptr, rows, n);
-            if ws.stream_map_key != Some(key) || ws.stream_map.is_none() {
+            if ws.stream_map_key != Some(key) {
                 let map = stream_tensor_map(ptr, rows, n)?;
                 if ws.stream_map.is_none() {
                     ws.stream_map = Some(gpu.alloc::<u64>(16)?);

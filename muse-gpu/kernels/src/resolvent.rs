@@ -2985,7 +2985,6 @@ unsafe fn stream_generic(
             if t == io {
                 // The row's outputs are lines `row·nt ..` of the tensor map's 32-float lines,
                 // stored by boxes of `box_lines` lines.
-                let _ = out;
                 let lines = nt as u32;
                 let mut k = 0;
                 while k < lines {
