@@ -110,6 +110,16 @@ use crate::context::{DeviceBuffer, Gpu};
 use crate::error::{GpuError, Result};
 use crate::flag;
 
+/// The kernels' shared-memory and scratch layouts: the kernel crate's own file, so host and
+/// kernels size everything with the same functions.
+#[path = "../kernels/src/layout.rs"]
+#[allow(dead_code)] // the kernel crate uses some of them only on the device
+mod layout;
+use layout::{
+    block_scratch, block_vjp_scratch, smem_forward_bytes, smem_vjp_bytes, split_smem_bytes,
+    stream_box_lines, stream_smem_bytes, tile_smem_bytes, tile_vjp_smem_bytes,
+};
+
 /// A storage type the kernels exist for (`f32`, `f16`); compute is always `f32`.
 pub trait GpuScalar: Scalar<Real = f32> + DeviceRepr + ValidAsZeroBits {
     /// Index of the dtype in the kernel-name tables.
@@ -191,27 +201,6 @@ pub enum Schedule {
 /// The streaming kernel (f32 storage, sm_90 only).
 const FWD_STREAM: &str = "resolvent_diag_stream16_f32";
 
-/// Dynamic shared memory of the streaming kernel (as the kernel crate's
-/// `stream_smem_bytes`): the warps' totals and boundaries, two failure words and two
-/// mbarriers, two buffers of `a`, the spans of `b` and `c`, the outputs (1024-byte aligned:
-/// up to 1024 bytes of padding).
-const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    96 * (threads / 32) + 32 + 24 * n + 32 + 1024
-}
-
-/// Lines (of 32 f32: 16 outputs, one thread's) per tensor store of the streaming kernel with
-/// `threads` threads (a multiple of 32): the largest multiple of 32 that divides `threads`
-/// and is at most 256 (a box of the tensor map has at most 256 lines; 128-byte swizzling
-/// needs boxes of whole 1024-byte blocks, 8 lines).
-const fn stream_box_lines(threads: usize) -> usize {
-    let m = threads / 32;
-    let mut d = if m < 8 { m } else { 8 };
-    while m % d != 0 {
-        d -= 1;
-    }
-    32 * d
-}
-
 /// The tensor map of the streaming kernel's output `out` (`rows × n` complex f32 at the
 /// device address `ptr`): `rows·n/16` lines of 32 f32 (128 bytes apart), boxes of
 /// [`stream_box_lines`]`(n/16)` lines, 128-byte swizzling (the layout the kernel writes its
@@ -253,17 +242,6 @@ fn stream_tensor_map(
 /// The split kernels: `[dtype]`.
 const FWD_SPLIT: [&str; 2] = ["resolvent_diag_split8_f32", "resolvent_diag_split8_f16"];
 
-/// Dynamic shared memory of the split kernels (as the kernel crate's `split_smem_bytes`).
-const fn split_smem_bytes(n: usize, threads: usize) -> usize {
-    2 * 64 * (threads / 32) + 32 + 8 * n
-}
-
-/// The staged inputs and outputs of the tile and split kernels (as the kernel crate's
-/// `tile_staging_bytes`).
-const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
-    8 * len * threads
-}
-
 /// The tile lengths the tile kernels are built for.
 pub const TILE_LENS: [u32; 2] = [8, 16];
 
@@ -302,19 +280,6 @@ pub const AUTO_VJP_CLUSTER: u32 = 4;
 /// with tiles of 4, session 10 runs 5 and 7: N = 1024 17.2 vs 16.0 µs, N = 2048 19.7 vs 16.6,
 /// N = 3072 22.1 vs 17.8, N = 4096 24.5 vs 18.3).
 const CLUSTER_MIN_N: usize = 1024;
-
-/// Dynamic shared memory of the tile VJP kernels with `threads` tiles of `len` (as the kernel
-/// crate's `tile_vjp_smem_bytes`).
-const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
-    184 * (threads / 32) + 16 + 20 * len * threads
-}
-
-/// Dynamic shared memory of the tile kernels (as the kernel crate's `tile_smem_bytes`).
-const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
-    let stage = tile_staging_bytes(len, threads);
-    let scratch = if causal { 0 } else { 8 * n };
-    2 * 64 * (threads / 32) + 16 + if stage > scratch { stage } else { scratch }
-}
 
 /// From this many systems on, [`Schedule::Auto`] uses the thread-per-system kernel.
 pub const ROWS_THRESHOLD: usize = 4096;
@@ -365,30 +330,6 @@ pub const SMEM_CHUNK: usize = 2;
 /// systems than SMs (H200, B = 16384, N = 4096: 512 threads 5.3 ms, 256 threads 6.2 ms).
 pub const MAX_BATCH_THREADS: u32 = 512;
 
-const fn align16(x: usize) -> usize {
-    (x + 15) & !15
-}
-
-/// Bytes of the staged `a`, `b`, `c` of one row (as the kernel crate's `smem_inputs_bytes`).
-const fn smem_inputs_bytes(n: usize, elem: usize) -> usize {
-    align16(n * elem) + 2 * align16((n - 1) * elem)
-}
-
-/// Dynamic shared memory of the forward shared-memory kernels (as the kernel crate's
-/// `smem_forward_bytes`).
-const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
-    64 * threads + if rs_smem { 16 * n } else { 0 } + smem_inputs_bytes(n, elem)
-}
-
-/// Dynamic shared memory of the VJP shared-memory kernels (as the kernel crate's
-/// `smem_vjp_bytes`).
-const fn smem_vjp_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
-    72 * threads
-        + if rs_smem { 16 * n } else { 0 }
-        + smem_inputs_bytes(n, elem)
-        + align16(2 * n * elem)
-}
-
 /// A resolved launch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Plan {
@@ -405,18 +346,6 @@ struct Plan {
     cluster: Option<u32>,
     /// Streaming kernel: blocks in the grid (with `tile`: their dynamic shared bytes).
     grid: Option<u32>,
-}
-
-/// Per-row scratch of the block kernel in complex elements (as the kernel crate's
-/// `block_scratch`: `r`, `s` and two transfers per thread).
-const fn block_scratch(n: usize, threads: usize) -> usize {
-    2 * n + 8 * threads
-}
-
-/// Per-row scratch of the block VJP kernels in complex elements (as the kernel crate's
-/// `block_vjp_scratch`).
-const fn block_vjp_scratch(n: usize, threads: usize) -> usize {
-    4 * n + 15 * threads
 }
 
 /// The inputs of a batch of systems on the device.

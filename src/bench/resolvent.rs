@@ -830,6 +830,8 @@ mod gpu {
                     continue;
                 };
                 if let Some(ours) = fastest(BenchOp::Diag, rows as usize, n as usize) {
+                    // The errors (per-row relative L2 vs float64) beside the times: the
+                    // target asks for more speed *and* better accuracy.
                     ratios.push(json!({
                         "peer": name,
                         "rows": rows,
@@ -837,6 +839,10 @@ mod gpu {
                         "peer_median_us": t,
                         "muse_median_us": ours.timing.median_us,
                         "muse_speedup": t / ours.timing.median_us,
+                        "peer_rel_err_median": p["rel_err_median"].as_f64(),
+                        "peer_rel_err_max": p["rel_err_max"].as_f64(),
+                        "muse_rel_err_median": ours.rel_err_median,
+                        "muse_rel_err_max": ours.rel_err_max,
                     }));
                     if name == "jax_scan" {
                         let target = if rows >= 16384 { 1000.0 } else { 50.0 };

@@ -5,7 +5,12 @@
 //! Plots are drawn only from data that is present: `energy_trajectory.svg` (energy KPI),
 //! `resolvent_time.svg` and `resolvent_bandwidth.svg` (the resolvent sweep),
 //! `adjoint_memory.svg` (`memory_vs_steps`), `perplexity.svg` (`curves`).
+//!
+//! A resolvent report measured on the GPU also gets a GPU block in `report.md`: its headline
+//! figures, every peer of `--peers` (times, speedups and errors side by side) and the fastest
+//! kernel of each measured case.
 
+mod gpu;
 mod json;
 mod markdown;
 pub mod plot;
@@ -293,6 +298,9 @@ fn markdown_report(report: &Report, svgs: &[(String, String, String)]) -> String
             s.push_str("| field | value |\n|---|---|\n");
             s.push_str(&rows);
             s.push('\n');
+        }
+        if let Some(g) = gpu::section(&r.fields) {
+            s.push_str(&g);
         }
         if let Some(cfg) = r.config.as_object() {
             let c: Vec<String> = cfg

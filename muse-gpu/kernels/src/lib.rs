@@ -15,6 +15,7 @@
 
 pub mod cuda;
 pub mod flag;
+pub mod layout;
 pub mod lm;
 pub mod ode;
 pub mod resolvent;

@@ -32,6 +32,12 @@
 use core::slice;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use crate::layout::align16;
+pub use crate::layout::{
+    block_scratch, block_vjp_scratch, smem_forward_bytes, smem_inputs_bytes, smem_vjp_bytes,
+    split_flag_words, split_smem_bytes, stream_base, stream_smem_bytes, tile_smem_bytes,
+    tile_staging_bytes, tile_vjp_smem_bytes,
+};
 use half::f16;
 use muse_core::complex::{narrow, recip, widen};
 use muse_core::resolvent::chunked::{
@@ -72,21 +78,6 @@ unsafe fn row_of<'a, T>(p: *const T, row: usize, len: usize) -> &'a [T] {
 unsafe fn row_of_mut<'a, T>(p: *mut T, row: usize, len: usize) -> &'a mut [T] {
     // SAFETY: as `row_of`; rows are disjoint between threads/blocks.
     unsafe { slice::from_raw_parts_mut(p.add(row * len), len) }
-}
-
-/// Per-row scratch of the block kernels, in complex f32 elements: `r` and `s` (N each) and
-/// the forward and backward transfers (4 complex each) of every thread.
-#[inline(always)]
-pub const fn block_scratch(n: usize, threads: usize) -> usize {
-    2 * n + 8 * threads
-}
-
-/// Per-row scratch of the block VJP kernels, in complex f32 elements: `r`, `s`, `d̄` and the
-/// `r̄` work array (N each), two transfers (4 each), two affine maps (3 each, 20 bytes used)
-/// and one `z̄` partial per thread.
-#[inline(always)]
-pub const fn block_vjp_scratch(n: usize, threads: usize) -> usize {
-    4 * n + 15 * threads
 }
 
 /// Stores `1/r` (the causal output) for a chunk, rejecting values that do not fit `S`.
@@ -136,25 +127,6 @@ unsafe fn block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
     let sc = unsafe { scratch.add(row * block_scratch(n, nt)) };
     let fwd = unsafe { sc.add(2 * n) } as *mut Transfer<f32>;
     unsafe { block_body::<S, CAUSAL>(row, a, b, c, z, out, sc, sc.add(n), fwd, fwd.add(nt), flag) }
-}
-
-/// Bytes of dynamic shared memory of the `*_smem_*` forward kernels: two transfers per
-/// thread, `r` and `s` when `rs_smem` (else they live in global scratch, `2n` complex per
-/// row), and the row's `a`, `b`, `c` (`elem` bytes each). The host computes the same.
-#[inline(always)]
-pub const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
-    64 * threads + if rs_smem { 16 * n } else { 0 } + smem_inputs_bytes(n, elem)
-}
-
-/// Bytes of the staged `a`, `b`, `c` of one row (each 16-byte aligned).
-#[inline(always)]
-pub const fn smem_inputs_bytes(n: usize, elem: usize) -> usize {
-    align16(n * elem) + 2 * align16((n - 1) * elem)
-}
-
-#[inline(always)]
-const fn align16(x: usize) -> usize {
-    (x + 15) & !15
 }
 
 /// Copies `len` elements from global `src` to shared `dst`, thread `t` of `nt` taking
@@ -505,18 +477,6 @@ unsafe fn vjp_block_generic<S: Scalar<Real = f32>, const CAUSAL: bool>(
         };
         vjp_body::<S, CAUSAL>(row, a, b, c, z, w, ga, gb, gc, zbar, lay, flag)
     }
-}
-
-/// Bytes of dynamic shared memory of the `*_vjp_smem_*` kernels: the transfers (64 bytes
-/// per thread, reused for the affine maps), one `z̄` partial per thread, `r` and `s` when
-/// `rs_smem` (`d̄`, `r̄` and otherwise `r`, `s` live in global scratch, `4n` complex per row),
-/// the row's `a`, `b`, `c` and `w`. The host computes the same.
-#[inline(always)]
-pub const fn smem_vjp_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
-    72 * threads
-        + if rs_smem { 16 * n } else { 0 }
-        + smem_inputs_bytes(n, elem)
-        + align16(2 * n * elem)
 }
 
 /// The block VJP with the row's inputs, cotangents, scans and (when `rs_smem != 0`) the
@@ -1219,19 +1179,6 @@ vjp_kernels!(
 // ---------------------------------------------------------------------------------------
 // Tile kernels: one block per system, one register tile of `L` elements per thread.
 
-/// Bytes of dynamic shared memory of the `*_tile*` kernels for `n`, `threads` (a multiple
-/// of 32) and tiles of `len`: 128 bytes per warp — its forward and backward transfer totals
-/// (32 bytes each) and the boundaries at its start and end (16 bytes each; the split kernels
-/// use only the totals) —, the block's failure word (16 bytes), then one area for the staged
-/// inputs and outputs ([`tile_staging_bytes`]) that the diagonal's checked recomputation
-/// reuses as its `n` complex f32 of scratch. The host computes the same.
-#[inline(always)]
-pub const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
-    let stage = tile_staging_bytes(len, threads);
-    let scratch = if causal { 0 } else { 8 * n };
-    2 * 64 * (threads / 32) + 16 + if stage > scratch { stage } else { scratch }
-}
-
 /// Where element `i` of a row lives in the staging area of the tile kernels: the tile
 /// `i / L` keeps its `L` slots, permuted by an XOR with the tile's index, so that the lanes of
 /// a warp reading slot `j` of their own tiles (`L` apart) and the lanes copying consecutive
@@ -1261,13 +1208,6 @@ unsafe fn prefetch_row<T>(p: *const T, len: usize, t: usize, nt: usize) {
         unsafe { mem::prefetch_l2(p.add(i)) };
         i += nt * per;
     }
-}
-
-/// Bytes of the staging area of the tile kernels: `threads` tiles of `len` elements, either
-/// `a` and `k = b·c` (f32 each) or the outputs (at most 8 bytes each).
-#[inline(always)]
-pub const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
-    8 * len * threads
 }
 
 /// Copies a row's `a` and `k_i = b_i c_i` (0 at the row's last element) into the staged
@@ -1852,18 +1792,6 @@ unsafe fn chain_row_boundaries<const CAUSAL: bool>(
 
 // ---------------------------------------------------------------------------------------
 // Tile VJP kernels: one block per system, a register tile per thread (muse-core `tile_vjp`).
-
-/// Bytes of dynamic shared memory of the `resolvent_vjp_tile*` kernels with `threads` tiles
-/// of `len`: per warp, the two transfer totals (64 bytes) and the warp's two boundary vectors
-/// (32), the two affine-map totals (64: [`AffineSlot`]s), the warp's two adjoint boundary
-/// values (16) and its `z̄` partial (8); then the failure word (16); then the staged row
-/// ([`stage_vjp`]): `a`,
-/// `b`, `c` (f32, where the gradients go too) and `w` (complex f32), 20 bytes per element.
-/// The host computes the same.
-#[inline(always)]
-pub const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
-    184 * (threads / 32) + 16 + 20 * len * threads
-}
 
 /// An [`Affine`] total in a 32-byte shared-memory slot (16-byte aligned: the cluster kernels
 /// read it from another CTA in two 16-byte loads).
@@ -2499,23 +2427,6 @@ tile_vjp_kernels!(f32, 4, 8, resolvent_vjp_cluster8_tile4_f32);
 // ---------------------------------------------------------------------------------------
 // Split-row tile kernels: a few long systems, each spread over `segs` blocks (SMs).
 
-/// Bytes of dynamic shared memory of the `*_split*` kernels: the warps' transfer totals, the
-/// segment's two boundary vectors (32 bytes) and the `n` complex f32 scratch of the checked
-/// recomputation. The host computes the same.
-#[inline(always)]
-pub const fn split_smem_bytes(n: usize, threads: usize) -> usize {
-    2 * 64 * (threads / 32) + 32 + 8 * n
-}
-
-/// `u32` words of the split kernels' synchronisation state per row: one publication flag
-/// per segment (set to the launch's epoch), then the row's finished-segment counter and its
-/// failure word (both left at 0 by the row's last block). The published transfers live in
-/// a separate buffer of `2 × segs` [`Transfer`]s per row.
-#[inline(always)]
-pub const fn split_flag_words(segs: usize) -> usize {
-    segs + 2
-}
-
 /// A device-wide memory fence (`membar.gl`): orders this thread's global writes before its
 /// later ones for every other thread of the grid.
 #[inline(always)]
@@ -2685,26 +2596,6 @@ split_kernels!(f16, 8, resolvent_diag_split8_f16);
 
 /// Elements per thread of the streaming kernel.
 pub const STREAM_LEN: usize = 16;
-
-/// Byte offset of the row buffers in the streaming kernel's shared memory: the warps'
-/// totals and boundaries (96 bytes per warp), two failure words (16 bytes) and two mbarriers
-/// (16).
-#[inline(always)]
-pub const fn stream_base(threads: usize) -> usize {
-    96 * (threads / 32) + 32
-}
-
-/// Bytes of dynamic shared memory of the streaming kernel (`n = 16·threads`, `threads` a
-/// multiple of 32): [`stream_base`], then, in units of `4n` bytes: two buffers for the rows'
-/// `a` (this row's, the next row's), one each for `b` and `c` (`4n + 16` bytes: the 16-byte
-/// aligned span of the row's `n − 1` elements) and two for the outputs (`n` complex f32,
-/// starting at the next multiple of 1024 bytes, as the tensor store's 128-byte swizzling
-/// needs: up to 1024 bytes of padding). At `n = 4096`, 100 160 bytes: two blocks fit on an
-/// SM (as their registers do). The host computes the same.
-#[inline(always)]
-pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
-    stream_base(threads) + 24 * n + 32 + 1024
-}
 
 /// The 16-byte aligned span of global memory holding elements `e .. e + len` of a 16-byte
 /// aligned f32 array: its first element index and its length in bytes.
