@@ -9,11 +9,14 @@
 #             compute-only variant (componly3.ptx);
 #   S2g:      S3's PTX with the streaming kernel's `.maxnreg 128` (two blocks per SM: the
 #             global `a` reads without the extra blocks), and componly2g.ptx likewise;
-#   S3np:     S3 without the L2 prefetch of the next row's `a`.
+#   S3np:     S3 without the L2 prefetch of the next row's `a`;
+#   S3c:      S3 + s3c-no-chain-barrier.patch (every warp chains its own boundaries from the
+#             warps' totals: two barriers per row instead of three), its gpu_parity_c binary
+#             and componly3c.ptx.
 # Every variant is also trimmed to the streaming kernel (`*.t.ptx`, trim_ptx.py: the driver
 # JIT-compiles it in about a second instead of ~35 s for the whole module; the kernel's SASS
 # is the same, checked with ptxas here). The patch is reverted at the end (the tree is left as
-# it was). Takes ~7 min on 2 cores.
+# it was). Takes ~9 min on 2 cores.
 # Needs PTXAS (ptxas 12.x; .ci/run installs one under .tools/) and the nightly kernel
 # toolchain (build-ptx.sh).
 set -euo pipefail
@@ -39,19 +42,27 @@ python3 "$HERE/variant.py" componly "$D/componlyU.ptx"
 
 echo "== S3 (patch applied)"
 trap 'git checkout -- muse-gpu/src muse-gpu/kernels/src muse-gpu/ptx muse-gpu/tests muse-gpu/build-ptx.sh' EXIT
+parity_bin() { cargo test --release -p muse-gpu --no-run 2>&1 | grep -o 'target/release/deps/gpu_parity-[0-9a-f]*' | head -1; }
 git apply "$HERE/s3-three-blocks.patch"
 bash muse-gpu/build-ptx.sh
 cp muse-gpu/ptx/muse_kernels_sm90.ptx "$D/S3.ptx"
 regs128 "$D/S3.ptx" "$D/S2g.ptx"
 cargo build --release -p muse-gpu --example gpu_resolvent_bench
 strip -o "$D/gpu_resolvent_bench" target/release/examples/gpu_resolvent_bench
-P=$(cargo test --release -p muse-gpu --no-run 2>&1 | grep -o 'target/release/deps/gpu_parity-[0-9a-f]*' | head -1)
-strip -o "$D/gpu_parity" "$P"
+strip -o "$D/gpu_parity" "$(parity_bin)"
 python3 "$HERE/variant.py" componly "$D/componly3.ptx"
 regs128 "$D/componly3.ptx" "$D/componly2g.ptx"
 python3 "$HERE/variant.py" noprefetch "$D/S3np.ptx"
+
+echo "== S3c (both patches applied)"
+git apply "$HERE/s3c-no-chain-barrier.patch"
+bash muse-gpu/build-ptx.sh
+cp muse-gpu/ptx/muse_kernels_sm90.ptx "$D/S3c.ptx"
+strip -o "$D/gpu_parity_c" "$(parity_bin)"
+python3 "$HERE/variant.py" componly "$D/componly3c.ptx"
+
 K=resolvent_diag_stream16_f32
-for v in U S3 S2g S3np componlyU componly3 componly2g; do
+for v in U S3 S2g S3np S3c componlyU componly3 componly2g componly3c; do
   python3 "$HERE/trim_ptx.py" "$D/$v.ptx" "$D/$v.t.ptx" $K
   # The trimmed module must give the kernel the same code as the whole one.
   "$PTXAS" -arch=sm_90 "$D/$v.ptx" -o /tmp/full.cubin; "$PTXAS" -arch=sm_90 "$D/$v.t.ptx" -o /tmp/trim.cubin
