@@ -8,6 +8,35 @@ use crate::bench::fmt_num;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// The headline rows of the block: label, field of `gpu` (rows whose field is absent are left
+/// out).
+const HEADLINE: [(&str, &str); 6] = [
+    (
+        "forward B = 16, N = 4096 (median, µs)",
+        "forward_b16_n4096_median_us",
+    ),
+    (
+        "VJP / forward, B = 16, N = 4096",
+        "vjp_over_forward_b16_n4096",
+    ),
+    (
+        "forward B = 16384, N = 4096 (median, µs)",
+        "forward_b16384_n4096_median_us",
+    ),
+    (
+        "B = 16384: effective bandwidth / copy bandwidth",
+        "forward_b16384_n4096_copy_fraction",
+    ),
+    (
+        "speedup vs the earlier system's reference (3.4 s)",
+        "ratio_vs_original_reference_3_4s",
+    ),
+    (
+        "speedup vs the earlier system's default path (26 ms)",
+        "ratio_vs_original_default_26ms",
+    ),
+];
+
 /// A number of `v` at `key`, formatted, or `–` when absent.
 fn num(v: &Value, key: &str) -> String {
     v.get(key)
@@ -18,8 +47,8 @@ fn num(v: &Value, key: &str) -> String {
 /// The Markdown block for the `gpu` field of a resolvent report (`None` when the report has
 /// none: a CPU-only run).
 pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
-    let g = fields.get("gpu")?.as_object()?;
-    let gv = Value::Object(g.clone());
+    let gv = fields.get("gpu")?;
+    let g = gv.as_object()?;
     let mut s = format!(
         "#### GPU ({}, device-to-device copy {} GB/s)\n\n",
         cell(
@@ -27,38 +56,14 @@ pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
                 .and_then(Value::as_str)
                 .unwrap_or("unknown device")
         ),
-        num(&gv, "copy_gbps")
+        num(gv, "copy_gbps")
     );
     let mut head = String::new();
-    let mut row = |what: &str, value: String| {
-        if !value.starts_with('–') {
-            head.push_str(&format!("| {what} | {value} |\n"));
+    for (what, key) in HEADLINE {
+        if let Some(x) = g.get(key).and_then(Value::as_f64) {
+            head.push_str(&format!("| {what} | {} |\n", fmt_num(x)));
         }
-    };
-    row(
-        "forward B = 16, N = 4096 (median, µs)",
-        num(&gv, "forward_b16_n4096_median_us"),
-    );
-    row(
-        "VJP / forward, B = 16, N = 4096",
-        num(&gv, "vjp_over_forward_b16_n4096"),
-    );
-    row(
-        "forward B = 16384, N = 4096 (median, µs)",
-        num(&gv, "forward_b16384_n4096_median_us"),
-    );
-    row(
-        "B = 16384: effective bandwidth / copy bandwidth",
-        num(&gv, "forward_b16384_n4096_copy_fraction"),
-    );
-    row(
-        "speedup vs the earlier system's reference (3.4 s)",
-        num(&gv, "ratio_vs_original_reference_3_4s"),
-    );
-    row(
-        "speedup vs the earlier system's default path (26 ms)",
-        num(&gv, "ratio_vs_original_default_26ms"),
-    );
+    }
     if !head.is_empty() {
         s.push_str("| measure | value |\n|---|---|\n");
         s.push_str(&head);
