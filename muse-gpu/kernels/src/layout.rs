@@ -94,7 +94,7 @@ pub const fn split_smem_bytes(n: usize, threads: usize) -> usize {
 /// `u32` words of the split kernels' synchronisation state per row: one publication flag
 /// per segment (set to the launch's epoch), then the row's finished-segment counter and its
 /// failure word (both left at 0 by the row's last block). The published transfers live in
-/// a separate buffer of `2 × segs` [`Transfer`]s per row.
+/// a separate buffer of `2 × segs` `Transfer`s per row.
 #[inline(always)]
 pub const fn split_flag_words(segs: usize) -> usize {
     segs + 2
