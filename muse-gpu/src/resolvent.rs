@@ -113,11 +113,10 @@ use crate::flag;
 /// The kernels' shared-memory and scratch layouts: the kernel crate's own file, so host and
 /// kernels size everything with the same functions.
 #[path = "../kernels/src/layout.rs"]
-#[allow(dead_code)] // the kernel crate uses some of them only on the device
 mod layout;
 use layout::{
-    block_scratch, block_vjp_scratch, smem_forward_bytes, smem_vjp_bytes, split_smem_bytes,
-    stream_box_lines, stream_smem_bytes, tile_smem_bytes, tile_vjp_smem_bytes,
+    block_scratch, block_vjp_scratch, smem_forward_bytes, smem_vjp_bytes, split_flag_words,
+    split_smem_bytes, stream_box_lines, stream_smem_bytes, tile_smem_bytes, tile_vjp_smem_bytes,
 };
 
 /// A storage type the kernels exist for (`f32`, `f16`); compute is always `f32`.
@@ -419,7 +418,7 @@ pub struct Workspace {
     scratch: Option<DeviceBuffer<f32>>,
     flag: DeviceBuffer<u64>,
     /// Split kernels: published transfers (16 f32 per segment), synchronisation words
-    /// (zeroed; `segs + 2` per row), and the launch counter the flags are set to.
+    /// (zeroed; `split_flag_words(segs)` per row), and the launch counter the flags are set to.
     split_pub: Option<DeviceBuffer<f32>>,
     split_sync: Option<DeviceBuffer<u32>>,
     epoch: u32,
@@ -967,7 +966,7 @@ pub fn launch_forward<S: GpuScalar>(
             shared_mem_bytes: bytes,
         };
         let published = ensure_scratch(&mut ws.split_pub, gpu, rows * segs * 16)?;
-        let words = rows * (segs + 2);
+        let words = rows * split_flag_words(segs);
         if ws.split_sync.as_ref().is_none_or(|s| s.len() < words) {
             // Fresh zeros: counters and failure words at 0, flags below every epoch.
             ws.split_sync = None;
@@ -993,7 +992,7 @@ pub fn launch_forward<S: GpuScalar>(
         // SAFETY: the argument list matches the split kernels' signature (`rows, n, segs, a,
         // b, c, zre, zim, out, published, sync, epoch, flag`); the buffers were checked above
         // (a = rows·n, b = c = rows·(n − 1), out = 2·rows·n, published = 16 f32 per segment,
-        // sync = segs + 2 zero-initialised words per row, flag = 1 word); `threads` is a
+        // sync = `split_flag_words(segs)` zeroed words per row, flag = 1 word); `threads` is a
         // multiple of 32 with segs·threads·8 ≥ n (`pick_split`), the dynamic shared memory is
         // the kernel's `split_smem_bytes(n, threads)` (allowed by `pick_split`), and the
         // grid of rows·segs blocks fits on the device at once (occupancy checked), which the
@@ -1037,8 +1036,9 @@ pub fn launch_forward<S: GpuScalar>(
         // SAFETY: the argument list matches the tile kernels' signature (`rows, n, a, b, c,
         // zre, zim, out, flag`), and the streaming kernel's (the same, then `tmap, box_lines`:
         // the tensor map of `out` encoded and uploaded above, on this stream, for these
-        // rows and order, and `stream_box_lines(threads)`, the box it was encoded with); the buffers were checked above (a = rows·n, b = c =
-        // rows·(n − 1), out = 2·rows·n, flag = 1 word); `threads` is a multiple of 32 with
+        // rows and order, and `stream_box_lines(threads)`, the box it was encoded with); the
+        // buffers were checked above (a = rows·n, b = c = rows·(n − 1), out = 2·rows·n,
+        // flag = 1 word); `threads` is a multiple of 32 with
         // threads·len ≥ n (`pick_tile`), the dynamic shared memory is the kernel's
         // `tile_smem_bytes(n, threads, len, causal)` (allowed by `smem_config`), n ≥ 1, and one
         // block runs each row. The streaming kernel (`pick_stream`): n = 16·threads, its

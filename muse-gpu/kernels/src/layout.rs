@@ -18,7 +18,7 @@ pub const fn smem_inputs_bytes(n: usize, elem: usize) -> usize {
 
 /// Bytes of dynamic shared memory of the `*_smem_*` forward kernels: two transfers per
 /// thread, `r` and `s` when `rs_smem` (else they live in global scratch, `2n` complex per
-/// row), and the row's `a`, `b`, `c` (`elem` bytes each). The host computes the same.
+/// row), and the row's `a`, `b`, `c` (`elem` bytes each).
 #[inline(always)]
 pub const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
     64 * threads + if rs_smem { 16 * n } else { 0 } + smem_inputs_bytes(n, elem)
@@ -27,7 +27,7 @@ pub const fn smem_forward_bytes(n: usize, threads: usize, elem: usize, rs_smem: 
 /// Bytes of dynamic shared memory of the `*_vjp_smem_*` kernels: the transfers (64 bytes
 /// per thread, reused for the affine maps), one `z̄` partial per thread, `r` and `s` when
 /// `rs_smem` (`d̄`, `r̄` and otherwise `r`, `s` live in global scratch, `4n` complex per row),
-/// the row's `a`, `b`, `c` and `w`. The host computes the same.
+/// the row's `a`, `b`, `c` and `w`.
 #[inline(always)]
 pub const fn smem_vjp_bytes(n: usize, threads: usize, elem: usize, rs_smem: bool) -> usize {
     72 * threads
@@ -63,7 +63,7 @@ pub const fn tile_staging_bytes(len: usize, threads: usize) -> usize {
 /// (32 bytes each) and the boundaries at its start and end (16 bytes each; the split kernels
 /// use only the totals) —, the block's failure word (16 bytes), then one area for the staged
 /// inputs and outputs ([`tile_staging_bytes`]) that the diagonal's checked recomputation
-/// reuses as its `n` complex f32 of scratch. The host computes the same.
+/// reuses as its `n` complex f32 of scratch.
 #[inline(always)]
 pub const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool) -> usize {
     let stage = tile_staging_bytes(len, threads);
@@ -75,9 +75,8 @@ pub const fn tile_smem_bytes(n: usize, threads: usize, len: usize, causal: bool)
 /// of `len`: per warp, the two transfer totals (64 bytes) and the warp's two boundary vectors
 /// (32), the two affine-map totals (64: `AffineSlot`s), the warp's two adjoint boundary
 /// values (16) and its `z̄` partial (8); then the failure word (16); then the staged row
-/// (`stage_vjp`): `a`,
-/// `b`, `c` (f32, where the gradients go too) and `w` (complex f32), 20 bytes per element.
-/// The host computes the same.
+/// (`stage_vjp`): `a`, `b`, `c` (f32, where the gradients go too) and `w` (complex f32), 20
+/// bytes per element.
 #[inline(always)]
 pub const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
     184 * (threads / 32) + 16 + 20 * len * threads
@@ -85,7 +84,7 @@ pub const fn tile_vjp_smem_bytes(threads: usize, len: usize) -> usize {
 
 /// Bytes of dynamic shared memory of the `*_split*` kernels: the warps' transfer totals, the
 /// segment's two boundary vectors (32 bytes) and the `n` complex f32 scratch of the checked
-/// recomputation. The host computes the same.
+/// recomputation.
 #[inline(always)]
 pub const fn split_smem_bytes(n: usize, threads: usize) -> usize {
     2 * 64 * (threads / 32) + 32 + 8 * n
@@ -114,7 +113,7 @@ pub const fn stream_base(threads: usize) -> usize {
 /// aligned span of the row's `n − 1` elements) and two for the outputs (`n` complex f32,
 /// starting at the next multiple of 1024 bytes, as the tensor store's 128-byte swizzling
 /// needs: up to 1024 bytes of padding). At `n = 4096`, 100 160 bytes: two blocks fit on an
-/// SM (as their registers do). The host computes the same.
+/// SM (as their registers do).
 #[inline(always)]
 pub const fn stream_smem_bytes(n: usize, threads: usize) -> usize {
     stream_base(threads) + 24 * n + 32 + 1024
