@@ -44,6 +44,11 @@ fn num(v: &Value, key: &str) -> String {
         .map_or_else(|| "–".to_owned(), fmt_num)
 }
 
+/// The string of `v` at `key`, table-escaped, or `?` when absent.
+fn text(v: &Value, key: &str) -> String {
+    cell(v.get(key).and_then(Value::as_str).unwrap_or("?"))
+}
+
 /// The Markdown block for the `gpu` field of a resolvent report (`None` when the report has
 /// none: a CPU-only run).
 pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
@@ -70,11 +75,10 @@ pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
         s.push('\n');
     }
     if let Some(peers) = g.get("peer_ratios").and_then(Value::as_array) {
-        let file = g.get("peers_file").and_then(Value::as_str).unwrap_or("?");
         s.push_str(&format!(
             "Peers timed on the same device (`{}`); errors are the worst per-row relative L2 \
              error against float64:\n\n",
-            cell(file)
+            text(gv, "peers_file")
         ));
         s.push_str(
             "| peer | B | N | peer median (µs) | MUSE median (µs) | MUSE speedup | peer error | MUSE error |\n\
@@ -83,7 +87,7 @@ pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
         for p in peers {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                cell(p.get("peer").and_then(Value::as_str).unwrap_or("?")),
+                text(p, "peer"),
                 num(p, "rows"),
                 num(p, "n"),
                 num(p, "peer_median_us"),
@@ -139,8 +143,8 @@ pub(super) fn section(fields: &Map<String, Value>) -> Option<String> {
                         "| {} | {} | {rows} | {n} | {} | `{}` | {} | {} | {} | {} | {} |\n",
                         cell(op),
                         cell(dt),
-                        cell(c.get("schedule").and_then(Value::as_str).unwrap_or("?")),
-                        cell(c.get("kernel").and_then(Value::as_str).unwrap_or("?")),
+                        text(c, "schedule"),
+                        text(c, "kernel"),
                         num(c, "median_us"),
                         num(c, "effective_gbps"),
                         num(c, "copy_fraction"),
