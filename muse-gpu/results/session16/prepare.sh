@@ -4,8 +4,8 @@
 # the streaming kernel's last barrier of a row a named barrier only the io warp waits at):
 # the bench and gpu_parity binaries (ND embedded), the PTX of ND, D, N and their compute-only
 # variants (../session15/variant.py), each trimmed to the streaming kernel
-# (../session15/trim_ptx.py), and U (main's kernel, whole and trimmed, with its compute-only
-# variant) from session 15's .device/s15r1/ (or build them with ../session15/prepare.sh).
+# (../session15/trim_ptx.py), and U (main's kernel, trimmed, with its compute-only variant, and
+# trimmed to the tile8 kernel) from session 15's .device/s15r1/ (or build them with ../session15/prepare.sh).
 # Needs PTXAS (ptxas 12.x; .ci/run installs one under .tools/) and the nightly kernel
 # toolchain. ~8 min on 2 cores. Leaves the tree with ND applied and its PTX built.
 set -euo pipefail
@@ -30,7 +30,11 @@ for v in ND D N componlyND componlyD componlyN; do
   "$PTXAS" -arch=sm_90 -v $D/$v.t.ptx -o /tmp/$v.cubin 2>&1 | grep -E "Used" | head -1 | sed "s/^/$v: /"
   rm $D/$v.ptx
 done
-for f in U.ptx.xz U.t.ptx.xz componlyU.t.ptx.xz; do cp .device/s15r1/$f $D/; done
+for f in U.t.ptx.xz componlyU.t.ptx.xz; do cp .device/s15r1/$f $D/; done
+# B16 `Auto` (tiles of 8): both kernels trimmed to `resolvent_diag_tile8_f32`.
+xz -dc .device/s15r1/U.ptx.xz > /tmp/U.ptx
+python3 $H/trim_ptx.py /tmp/U.ptx $D/U8.t.ptx resolvent_diag_tile8_f32
+python3 $H/trim_ptx.py muse-gpu/ptx/muse_kernels_sm90.ptx $D/ND8.t.ptx resolvent_diag_tile8_f32
 cp $P/run.sh $D/
 xz -T2 $D/gpu_parity $D/gpu_resolvent_bench $D/*.t.ptx
 ls -la $D
