@@ -13,6 +13,10 @@ ROOT=$(git rev-parse --show-toplevel); cd "$ROOT"
 export PTXAS=${PTXAS:-$ROOT/.tools/nvcc/nvidia/cuda_nvcc/bin/ptxas}
 D=.device/s16; H=muse-gpu/results/session15; P=muse-gpu/results/session16
 K=resolvent_diag_stream16_f32
+# The script checks out muse-core/src and muse-gpu/kernels/src between variants: refuse to
+# run over local changes there (as ../session15/prepare.sh does).
+[ -z "$(git status --porcelain -- muse-gpu/src muse-gpu/kernels muse-gpu/ptx muse-gpu/tests muse-gpu/build-ptx.sh muse-core)" ] \
+  || { echo "local changes under muse-gpu/ or muse-core/: commit or stash them first" >&2; exit 1; }
 mkdir -p $D
 git apply $P/d-diag-meet-in-the-middle.patch $P/n-named-output-barrier.patch
 bash muse-gpu/build-ptx.sh >/dev/null 2>&1
