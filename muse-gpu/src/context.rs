@@ -169,6 +169,12 @@ impl Gpu {
     /// # Errors
     /// [`GpuError::PtxLoad`] when the driver rejects the PTX.
     pub fn with_ptx(ctx: Arc<CudaContext>, stream: Arc<CudaStream>, ptx: &str) -> Result<Self> {
+        if ptx.contains('\0') {
+            // cudarc hands the text to the driver as a C string (and panics on a NUL byte).
+            return Err(GpuError::PtxLoad(DriverError(
+                CUresult::CUDA_ERROR_INVALID_PTX,
+            )));
+        }
         let module = ctx
             .load_module(cudarc::nvrtc::Ptx::from_src(ptx))
             .map_err(GpuError::PtxLoad)?;

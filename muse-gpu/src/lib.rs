@@ -69,6 +69,7 @@ pub mod flag;
 pub mod leapfrog;
 pub mod lm_ops;
 pub mod ode_kpi;
+pub mod ptx;
 pub mod resolvent;
 
 pub use context::{driver_present, DeviceBuffer, Gpu, MemoryReport, MemoryTracker};

@@ -1121,9 +1121,11 @@ fn gpu_bad_inputs_are_errors_not_traps() {
     // Out of memory for an oversized batch: an error, not an abort.
     let r = gpu.alloc::<f32>(1 << 46);
     assert!(matches!(r, Err(GpuError::OutOfMemory { .. })), "{r:?}");
-    // Bad PTX is an error.
-    let bad = Gpu::with_ptx(gpu.context().clone(), gpu.stream().clone(), "not ptx");
-    assert!(matches!(bad, Err(GpuError::PtxLoad(_))), "{bad:?}");
+    // Bad PTX is an error (a NUL byte too: the driver takes a C string).
+    for text in ["not ptx", ".version 8.3\0"] {
+        let bad = Gpu::with_ptx(gpu.context().clone(), gpu.stream().clone(), text);
+        assert!(matches!(bad, Err(GpuError::PtxLoad(_))), "{bad:?}");
+    }
     // The context survived all of the above: a good call still works.
     let g = gr::diag(&gpu, 300, &a, &b, &c, z).unwrap();
     assert_eq!(g.len(), a.len());
