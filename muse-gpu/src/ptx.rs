@@ -81,8 +81,8 @@ impl<'a> SplitPtx<'a> {
         })
     }
 
-    /// Everything but the kernels: a module that only declares (the driver loads it to check
-    /// the header, e.g. that it knows the PTX ISA version).
+    /// Everything but the kernels: a module that only declares (a per-kernel loader loads it
+    /// first, so that the driver checks the header, e.g. that it knows the PTX ISA version).
     pub fn prelude(&self) -> &str {
         &self.prelude
     }
